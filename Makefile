@@ -1,0 +1,58 @@
+# The two commands of the README: `make warehouse` and `make test`. Both set up from nothing:
+# a virtual environment in .venv, the locked dependencies of uv.lock, and the project's Dagster
+# instance in .dagster_home (so that every run shows in `make dev`'s run history).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+UV_VERSION := 0.13.9
+SYNCED := $(VENV)/.synced
+DAGSTER_HOME := $(CURDIR)/.dagster_home
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+export DAGSTER_HOME
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup warehouse test dev summary check-defs clean
+
+setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/bin/uv: | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly what uv.lock says (and fails if the lock is stale against pyproject.toml).
+$(SYNCED): pyproject.toml uv.lock | $(VENV)/bin/uv
+	$(VENV)/bin/uv sync --locked --quiet
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp pipeline/dagster.yaml $@
+
+# `dagster dev` and `dg dev` read .env from the working directory: it points them at the same
+# instance as `make warehouse`. Written here because DAGSTER_HOME must be an absolute path.
+.env: Makefile
+	@echo "DAGSTER_HOME=$(DAGSTER_HOME)" > $@
+
+warehouse: setup
+	$(VENV)/bin/python -m pipeline refresh
+
+test: setup
+	$(VENV)/bin/pytest
+
+dev: setup
+	$(VENV)/bin/dagster dev --host $(HOST) --port $(PORT)
+
+summary: setup
+	$(VENV)/bin/python -m pipeline summary
+
+check-defs: setup
+	$(VENV)/bin/dg check defs
+
+clean:
+	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging

@@ -1,0 +1,25 @@
+"""Assembles the Dagster definitions; the work lives in the modules it imports.
+
+`dagster dev`, `dg dev` and `make dev` load this module (see pyproject.toml [tool.dagster] and
+[tool.dg]). Loading it reads no file in raw/ and opens no database.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline import assets
+from pipeline.checks import ASSET_CHECKS
+from pipeline.jobs import daily_refresh, refresh_warehouse
+from pipeline.warehouse import RawReportsDir, Warehouse
+
+defs = dg.Definitions(
+    assets=[assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse],
+    asset_checks=ASSET_CHECKS,
+    jobs=[refresh_warehouse],
+    schedules=[daily_refresh],
+    resources={"raw": RawReportsDir(), "warehouse": Warehouse()},
+    # One process per run: the table assets share one DuckDB staging file, which has one writer at
+    # a time, and a run of small steps is dominated by process start-up otherwise.
+    executor=dg.in_process_executor,
+)

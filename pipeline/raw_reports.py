@@ -1,0 +1,376 @@
+"""Reading raw/: one folder per report, parsed into two frames (reports, figures).
+
+A report folder holds
+    report.toml   the report's metadata (title, publisher, dates, series, period, source file + sha256)
+    figures.toml  every figure the document states, one [[figure]] table each
+    <source>      the document as received, byte for byte (named by report.toml's source_file)
+
+This module checks the *structure* of each file (valid TOML, UTF-8, required fields present and
+non-empty, no unknown field, right types) with pydantic models, and the *provenance* of each figure
+(its quote occurs in the stored source; its value as written occurs in its quote and says the
+same number as its value). Constraints across rows (ids unique, known topics and units, periods
+ordered) are the pandera schemas' work (`pipeline.schemas`). Every problem in every report is
+collected before one `RawReportError` is raised, so a run reports them all at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from pipeline import vocabulary as v
+from pipeline.errors import Problem, RawReportError
+from pipeline.text import normalize, parse_value_text
+
+REPORT_FILE = "report.toml"
+FIGURES_FILE = "figures.toml"
+# Hand-typed TOML files are small; anything this large is a mistake and is refused unread.
+MAX_TOML_BYTES = 1_000_000
+# A stored document (article, PDF text) larger than this is refused rather than read whole.
+MAX_SOURCE_BYTES = 20_000_000
+
+Text = Annotated[str, StringConstraints(pattern=r"\S")]  # required, not empty, not only spaces
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ReportMeta(_Strict):
+    title: Text
+    publisher: Text
+    published_on: date
+    published_on_basis: Text | None = None
+    series: Text
+    period_start: date
+    period_end: date
+    period_basis: Text | None = None
+    source_file: Text
+    source_sha256: Text
+    source_url: Text | None = None
+    notes: Text | None = None
+
+
+class FigureEntry(_Strict):
+    id: Text
+    topic: Text
+    subject: Text
+    item_type: Text | None = None
+    value: float | int = Field(allow_inf_nan=False)
+    unit: Text
+    value_text: Text
+    qualifier: Text | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    quote: Text
+
+
+class FiguresFile(_Strict):
+    figure: list[FigureEntry] = Field(min_length=1)
+
+
+@dataclass
+class RawReports:
+    """What raw/ holds, as frames with the columns of ReportSchema and FigureSchema."""
+
+    reports: pd.DataFrame
+    figures: pd.DataFrame
+
+
+REPORT_COLUMNS = [
+    "report_id", "title", "publisher", "published_on", "published_on_basis", "series",
+    "period_start", "period_end", "period_basis", "source_file", "source_sha256", "source_bytes",
+    "source_url", "notes",
+]
+FIGURE_COLUMNS = [
+    "report_id", "figure_id", "topic", "subject", "item_type", "value_as_published",
+    "unit_as_published", "value_text", "qualifier", "amount_usd", "quantity", "period_start",
+    "period_end", "period_inherited", "quote",
+]
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _read_small_text(path: Path, folder: str, problems: list[Problem], limit: int) -> str | None:
+    """Read a UTF-8 text file, or record why it cannot be read."""
+    if not path.is_file():
+        problems.append(Problem(folder, path.name, found="no such file", expected=f"a file named {path.name}"))
+        return None
+    size = path.stat().st_size
+    if size > limit:
+        problems.append(Problem(folder, path.name, found=f"{size:,} bytes",
+                                expected=f"at most {limit:,} bytes (refused unread)"))
+        return None
+    data = path.read_bytes()
+    if not data.strip():
+        problems.append(Problem(folder, path.name, found="an empty file", expected="content"))
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        problems.append(Problem(folder, path.name, where="line 1", found="a UTF-8 byte-order mark",
+                                expected="UTF-8 without a byte-order mark (re-save without BOM)"))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(Problem(folder, path.name, where=f"line {line}",
+                                found=f"byte 0x{data[exc.start]:02x}, which is not UTF-8",
+                                expected="a UTF-8 text file"))
+        return None
+
+
+def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> dict | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = f"line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        problems.append(Problem(folder, name, where=where, found=f"invalid TOML ({exc.msg if hasattr(exc, 'msg') else exc})",
+                                expected="a valid TOML file"))
+        return None
+
+
+def _figure_lines(text: str) -> dict[str, int]:
+    """Line of each `id = "..."` in figures.toml, so messages can point at the line."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(r'\s*id\s*=\s*["\']([^"\']*)["\']', line)
+        if match:
+            lines.setdefault(match.group(1), number)
+    return lines
+
+
+def _pydantic_problems(exc: ValidationError, folder: str, name: str, raw: dict,
+                       lines: dict[str, int] | None = None) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ""
+        if loc[:1] == ["figure"] and len(loc) >= 2 and isinstance(loc[1], int):
+            index = loc[1]
+            entries = raw.get("figure") or []
+            fig_id = entries[index].get("id") if index < len(entries) and isinstance(entries[index], dict) else None
+            if isinstance(fig_id, str) and fig_id:
+                line = (lines or {}).get(fig_id)
+                where = f"figure '{fig_id}'" + (f" (line {line})" if line else "")
+            else:
+                where = f"figure #{index + 1}"
+            loc = loc[2:]
+        # pydantic reports a union (float | int) under each member type: keep the field name only
+        loc = [p for p in loc if isinstance(p, (str, int)) and p not in ("float", "int", "str", "date")]
+        field = ".".join(str(p) for p in loc)
+        kind = err["type"]
+        if kind == "missing":
+            found, expected = "nothing (the field is missing)", "a value"
+        elif kind == "extra_forbidden":
+            found = f"an unknown field = {_describe(err.get('input'))}"
+            expected = "only the documented fields (see README, 'Adding a report'); check the spelling"
+        elif kind == "string_pattern_mismatch":
+            found, expected = _describe(err.get("input")), "a non-empty text"
+        elif kind in ("float_type", "int_type", "float_parsing", "int_parsing"):
+            found, expected = _describe(err.get("input")), "a number (TOML integer or float, no unit or text)"
+        elif kind == "finite_number":
+            found, expected = _describe(err.get("input")), "a finite number (not nan or inf)"
+        elif kind in ("date_type", "date_parsing", "date_from_datetime_inexact"):
+            found, expected = _describe(err.get("input")), "a TOML date such as 2024-09-03 (no quotes)"
+        elif kind == "too_short":
+            found, expected = "an empty list", "at least one [[figure]] table"
+        else:
+            found, expected = _describe(err.get("input")), err["msg"]
+        problems.append(Problem(folder, name, where=where, field=field, found=found, expected=expected))
+    return problems
+
+
+def _amount_and_quantity(entry: FigureEntry) -> tuple[float | None, int | None, str | None]:
+    """(amount_usd, quantity, problem) for one figure's value and unit."""
+    if entry.unit in v.MONEY_UNITS:
+        dollars = Decimal(repr(entry.value)) * v.MONEY_UNITS[entry.unit]
+        return float(round(dollars)), None, None
+    if entry.unit in v.COUNT_UNITS:
+        if isinstance(entry.value, float) and not float(entry.value).is_integer():
+            return None, None, "a whole number for a count"
+        return None, int(entry.value), None
+    return None, None, None  # an unknown unit is the schema's to report, with the accepted list
+
+
+def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict | None, list[dict], list[Problem]]:
+    """Parse one report folder. Returns (report row, figure rows, problems)."""
+    report_id = folder_path.name
+    base = raw_root.parent if raw_root is not None else folder_path.parent.parent
+    try:
+        folder = folder_path.relative_to(base).as_posix()
+    except ValueError:
+        folder = folder_path.as_posix()
+    problems: list[Problem] = []
+
+    meta_text = _read_small_text(folder_path / REPORT_FILE, folder, problems, MAX_TOML_BYTES)
+    meta_raw = _parse_toml(meta_text, folder, REPORT_FILE, problems) if meta_text is not None else None
+    meta = None
+    if meta_raw is not None:
+        try:
+            meta = ReportMeta.model_validate(meta_raw)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, folder, REPORT_FILE, meta_raw)
+
+    figures_text = _read_small_text(folder_path / FIGURES_FILE, folder, problems, MAX_TOML_BYTES)
+    figures_raw = _parse_toml(figures_text, folder, FIGURES_FILE, problems) if figures_text is not None else None
+    lines = _figure_lines(figures_text) if figures_text else {}
+    figures = None
+    if figures_raw is not None:
+        try:
+            figures = FiguresFile.model_validate(figures_raw)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, folder, FIGURES_FILE, figures_raw, lines)
+
+    if meta is None:
+        return None, [], problems
+
+    # The document as received: hashed byte for byte, decoded only to find quotes in it.
+    source_path = folder_path / meta.source_file
+    source_text = None
+    actual_sha = None
+    source_bytes = 0
+    if "/" in meta.source_file or "\\" in meta.source_file or meta.source_file.startswith("."):
+        problems.append(Problem(folder, REPORT_FILE, field="source_file", found=_describe(meta.source_file),
+                                expected="a file name inside the report folder"))
+    elif not source_path.is_file():
+        problems.append(Problem(folder, REPORT_FILE, field="source_file",
+                                found=f"'{meta.source_file}', which does not exist in {folder}",
+                                expected="the name of the stored document in the report folder"))
+    else:
+        source_bytes = source_path.stat().st_size
+        if source_bytes == 0:
+            problems.append(Problem(folder, meta.source_file, found="an empty file (0 bytes)",
+                                    expected="the document as received"))
+        elif source_bytes > MAX_SOURCE_BYTES:
+            problems.append(Problem(folder, meta.source_file, found=f"{source_bytes:,} bytes",
+                                    expected=f"at most {MAX_SOURCE_BYTES:,} bytes (refused unread)"))
+        else:
+            data = source_path.read_bytes()
+            actual_sha = hashlib.sha256(data).hexdigest()
+            if actual_sha != meta.source_sha256:
+                problems.append(Problem(
+                    folder, REPORT_FILE, field="source_sha256", found=f"'{meta.source_sha256}'",
+                    expected=f"the sha256 of {meta.source_file}, which is '{actual_sha}' (the document changed "
+                             "since its figures were written: re-check every quote, then update source_sha256)"))
+            try:
+                source_text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(folder, meta.source_file, found=f"a byte at offset {exc.start} that is not UTF-8",
+                                        expected="a UTF-8 text document (store the text extracted from a PDF)"))
+
+    report_row = {
+        "report_id": report_id, "title": meta.title, "publisher": meta.publisher,
+        "published_on": pd.Timestamp(meta.published_on), "published_on_basis": meta.published_on_basis,
+        "series": meta.series, "period_start": pd.Timestamp(meta.period_start),
+        "period_end": pd.Timestamp(meta.period_end), "period_basis": meta.period_basis,
+        "source_file": meta.source_file, "source_sha256": actual_sha or meta.source_sha256,
+        "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
+    }
+    for name in ("period_start", "period_end", "published_on"):
+        year = getattr(meta, name).year
+        if not v.EARLIEST_PERIOD_YEAR <= year <= v.LATEST_PERIOD_YEAR:
+            problems.append(Problem(folder, REPORT_FILE, field=name, found=str(getattr(meta, name)),
+                                    expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
+
+    figure_rows: list[dict] = []
+    normalized_source = normalize(source_text) if source_text is not None else None
+    for entry in figures.figure if figures is not None else []:
+        line = lines.get(entry.id)
+        where = f"figure '{entry.id}'" + (f" (line {line})" if line else "")
+        amount, quantity, value_problem = _amount_and_quantity(entry)
+        if value_problem:
+            problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
+                                    found=_describe(entry.value), expected=value_problem))
+        for name in ("period_start", "period_end"):
+            day = getattr(entry, name)
+            if day is not None and not v.EARLIEST_PERIOD_YEAR <= day.year <= v.LATEST_PERIOD_YEAR:
+                problems.append(Problem(folder, FIGURES_FILE, where=where, field=name, found=str(day),
+                                        expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
+        if (entry.period_start is None) != (entry.period_end is None):
+            missing = "period_end" if entry.period_end is None else "period_start"
+            problems.append(Problem(folder, FIGURES_FILE, where=where, field=missing, found="nothing",
+                                    expected="both period_start and period_end, or neither (to take the report's period)"))
+        inherited = entry.period_start is None and entry.period_end is None
+        problems += _provenance_problems(entry, normalized_source, folder, where, meta.source_file)
+        figure_rows.append({
+            "report_id": report_id, "figure_id": entry.id, "topic": entry.topic, "subject": entry.subject,
+            "item_type": entry.item_type, "value_as_published": float(entry.value),
+            "unit_as_published": entry.unit, "value_text": entry.value_text, "qualifier": entry.qualifier,
+            "amount_usd": amount, "quantity": quantity,
+            "period_start": pd.Timestamp(entry.period_start or meta.period_start),
+            "period_end": pd.Timestamp(entry.period_end or meta.period_end),
+            "period_inherited": inherited, "quote": entry.quote,
+        })
+    return report_row, figure_rows, problems
+
+
+def _provenance_problems(entry: FigureEntry, normalized_source: str | None, folder: str, where: str,
+                         source_file: str) -> list[Problem]:
+    """The quote occurs in the source; the value as written occurs in the quote and means the value."""
+    problems = []
+    quote = normalize(entry.quote)
+    if normalized_source is not None and quote not in normalized_source:
+        problems.append(Problem(folder, FIGURES_FILE, where=where, field="quote", found=_describe(entry.quote),
+                                expected=f"a sentence or clause that occurs verbatim in {source_file} "
+                                         "(white space, typographic quotes and dashes may differ)"))
+    if normalize(entry.value_text) not in quote:
+        problems.append(Problem(folder, FIGURES_FILE, where=where, field="value_text",
+                                found=_describe(entry.value_text), expected="text that occurs in the figure's quote"))
+    parsed = parse_value_text(entry.value_text)
+    if parsed is not None and entry.unit in v.UNITS:
+        number, scale = parsed
+        stated = Decimal(repr(entry.value)) * v.MONEY_UNITS.get(entry.unit, Decimal(1))
+        written = number * scale
+        if scale == 1 and entry.unit in v.MONEY_UNITS and v.MONEY_UNITS[entry.unit] != 1:
+            written = number * v.MONEY_UNITS[entry.unit]  # "$13.5" with the scale in the unit only
+        if not math.isclose(float(stated), float(written), rel_tol=1e-9):
+            problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
+                                    found=f"{entry.value} {entry.unit}",
+                                    expected=f"the number its value_text '{entry.value_text}' states"))
+    return problems
+
+
+def report_folders(raw_dir: Path) -> list[Path]:
+    """The report folders in raw/, sorted. Hidden folders and loose files are ignored."""
+    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def load_raw(raw_dir: Path) -> RawReports:
+    """Load every report folder under raw_dir, or raise RawReportError listing every problem."""
+    raw_dir = Path(raw_dir)
+    name = raw_dir.name or str(raw_dir)
+    if not raw_dir.is_dir():
+        raise RawReportError([Problem(name, "", found="no such folder", expected="a folder of report folders")])
+    folders = report_folders(raw_dir)
+    if not folders:
+        raise RawReportError([Problem(name, "", found="no report folders",
+                                      expected="at least one report folder (see README, 'Adding a report')")])
+    report_rows, figure_rows, problems = [], [], []
+    for folder_path in folders:
+        report, figures, found = load_report(folder_path, raw_dir)
+        problems += found
+        if report is not None:
+            report_rows.append(report)
+        figure_rows += figures
+    if problems:
+        raise RawReportError(problems)
+    reports = pd.DataFrame(report_rows, columns=REPORT_COLUMNS)
+    figures = pd.DataFrame(figure_rows, columns=FIGURE_COLUMNS)
+    figures["quantity"] = figures["quantity"].astype("Int64")
+    figures["amount_usd"] = figures["amount_usd"].astype("float64")
+    return RawReports(reports=reports, figures=figures)

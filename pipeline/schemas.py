@@ -1,0 +1,220 @@
+"""pandera models: one per frame the pipeline loads and per table the warehouse publishes.
+
+The models are the documentation: every column has a description, and the Dagster UI shows
+them as each asset's column schema (see `column_schema`). Validation is always lazy, so one run
+reports every failure at once (see `pipeline.validation`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing.pandas import Series
+
+from pipeline import vocabulary as v
+
+MONEY_UNITS = list(v.MONEY_UNITS)
+
+
+class ReportSchema(pa.DataFrameModel):
+    """One row per report folder in raw/ (the `reports` table)."""
+
+    report_id: Series[str] = pa.Field(
+        str_matches=v.SLUG_PATTERN, unique=True,
+        description="The report's folder name in raw/: a unique slug of [a-z0-9-].")
+    title: Series[str] = pa.Field(str_length={"min_value": 1}, description="Title of the report or article.")
+    publisher: Series[str] = pa.Field(str_length={"min_value": 1}, description="Who published the document.")
+    published_on: Series[pd.Timestamp] = pa.Field(description="Date the document was published.")
+    published_on_basis: Series[str] = pa.Field(
+        nullable=True, description="Where the publication date came from when the document does not state it whole.")
+    series: Series[str] = pa.Field(
+        str_matches=v.SLUG_PATTERN, description="Slug of the series this report is an edition of.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the report covers.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the report covers.")
+    period_basis: Series[str] = pa.Field(nullable=True, description="How the report's period was read from the text.")
+    source_file: Series[str] = pa.Field(description="The stored document, relative to the report folder.")
+    source_sha256: Series[str] = pa.Field(
+        str_matches=r"^[0-9a-f]{64}$", description="sha256 of the stored document, verified at every load.")
+    source_bytes: Series[int] = pa.Field(gt=0, description="Size of the stored document in bytes.")
+    source_url: Series[str] = pa.Field(nullable=True, description="Address of the document, where there is one.")
+    notes: Series[str] = pa.Field(nullable=True, description="Anything a reader of the figures should know.")
+
+    @pa.dataframe_check(description="period_start <= period_end")
+    def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["period_start"] <= df["period_end"]
+
+    @pa.dataframe_check(description="period within the plausible range of years")
+    def period_plausible(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["period_start"].dt.year >= v.EARLIEST_PERIOD_YEAR) & (
+            df["period_end"].dt.year <= v.LATEST_PERIOD_YEAR)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class FigureSchema(pa.DataFrameModel):
+    """One row per figure as the report states it (the `figures` table)."""
+
+    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the figure comes from.")
+    figure_id: Series[str] = pa.Field(
+        str_matches=v.SLUG_PATTERN, description="Stable id of the figure within its report.")
+    topic: Series[str] = pa.Field(isin=list(v.TOPICS), description="total, channel, arms or trade.")
+    subject: Series[str] = pa.Field(
+        str_matches=v.SNAKE_PATTERN,
+        description="What is measured: the channel name, the arms item, illicit_income, or a trade subject.")
+    item_type: Series[str] = pa.Field(
+        nullable=True, isin=list(v.ITEM_TYPES), description="For arms figures: the kind of item.")
+    value_as_published: Series[float] = pa.Field(
+        ge=0, description="The number as the report writes it, in unit_as_published (13.5 for '$13.5 billion').")
+    unit_as_published: Series[str] = pa.Field(isin=list(v.UNITS), description="Unit of value_as_published.")
+    value_text: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="The value exactly as written in the quote ('$13.5 billion', 'nine').")
+    qualifier: Series[str] = pa.Field(
+        nullable=True, isin=list(v.QUALIFIERS), description="nearly, approximately, about, estimated, or NULL.")
+    amount_usd: Series[float] = pa.Field(
+        nullable=True, ge=0, description="The published amount in whole US dollars; NULL for counts.")
+    quantity: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, ge=0, description="The published count (whole number); NULL for money.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the figure covers.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the figure covers.")
+    period_inherited: Series[bool] = pa.Field(
+        description="True when the figure states no period of its own and takes the report's.")
+    quote: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="The verbatim sentence or clause of the source that states it.")
+
+    @pa.dataframe_check(description="period_start <= period_end")
+    def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["period_start"] <= df["period_end"]
+
+    @pa.dataframe_check(description="unit allowed for the topic (money for total/channel/trade, count for arms)")
+    def unit_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
+        allowed = df["topic"].map(v.TOPIC_UNITS)
+        return pd.Series(
+            [isinstance(a, tuple) and u in a for a, u in zip(allowed, df["unit_as_published"])], index=df.index)
+
+    @pa.dataframe_check(description="money figures carry amount_usd and no quantity; counts the reverse")
+    def amount_or_quantity(cls, df: pd.DataFrame) -> Series[bool]:
+        money = df["unit_as_published"].isin(MONEY_UNITS)
+        return (money & df["amount_usd"].notna() & df["quantity"].isna()) | (
+            ~money & df["amount_usd"].isna() & df["quantity"].notna())
+
+    @pa.dataframe_check(description="arms figures name an item_type; other topics do not")
+    def item_type_only_for_arms(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["topic"] == "arms") == df["item_type"].notna()
+
+    @pa.dataframe_check(description="a total figure's subject is illicit_income")
+    def total_subject(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["topic"] != "total") | (df["subject"] == v.TOTAL_SUBJECT)
+
+    @pa.dataframe_check(description="a trade figure's subject is legal_trade_deficit or deficit_after_illicit_income")
+    def trade_subject(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["topic"] != "trade") | df["subject"].isin(v.TRADE_SUBJECTS)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "figure_id"]
+
+
+class _PeriodRow(pa.DataFrameModel):
+    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the row comes from.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Last day of the period (inclusive).")
+
+    @pa.dataframe_check(description="period_start <= period_end")
+    def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["period_start"] <= df["period_end"]
+
+
+class ChannelSchema(_PeriodRow):
+    """One row per report, income channel and period (the `channels` table)."""
+
+    channel: Series[str] = pa.Field(
+        str_matches=v.SNAKE_PATTERN,
+        description="cyber, coal_smuggling, overseas_labor, arms_exports, or a new report's own name.")
+    figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
+    income_usd: Series[float] = pa.Field(ge=0, description="Income over the period, whole US dollars.")
+    qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "channel", "period_start", "period_end"]
+
+
+class ArmsSchema(_PeriodRow):
+    """One row per report, item shipped and period (the `arms` table)."""
+
+    item: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
+    item_type: Series[str] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
+    figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
+    quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Number of items, a whole number.")
+    qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "item", "period_start", "period_end"]
+
+
+class DeficitSchema(_PeriodRow):
+    """One row per report that states a trade deficit (the `deficit` table)."""
+
+    legal_trade_deficit_usd: Series[float] = pa.Field(
+        ge=0, description="Deficit in legal trade over the period, whole US dollars.")
+    deficit_after_illicit_usd: Series[float] = pa.Field(
+        ge=0, description="The deficit once illicit income is counted, whole US dollars.")
+    implied_illicit_income_usd: Series[float] = pa.Field(
+        description="legal_trade_deficit_usd - deficit_after_illicit_usd: the illicit income the two imply.")
+    reported_illicit_income_usd: Series[float] = pa.Field(
+        nullable=True, ge=0, description="The report's headline illicit-income total; NULL if it states none.")
+    legal_figure_id: Series[str] = pa.Field(description="Figure the legal-trade deficit comes from.")
+    after_figure_id: Series[str] = pa.Field(description="Figure the deficit after illicit income comes from.")
+    total_figure_id: Series[str] = pa.Field(nullable=True, description="Figure the headline total comes from.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "period_start", "period_end"]
+
+
+class ValidationResultSchema(pa.DataFrameModel):
+    """One row per check, report and value basis (the `validation_results` table)."""
+
+    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the check ran on.")
+    check_name: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="Name of the check.")
+    severity: Series[str] = pa.Field(isin=["error", "warn"], description="error stops a refresh; warn is published.")
+    value_basis: Series[str] = pa.Field(
+        isin=["as_published", "best_estimate"], description="Which values the check ran on.")
+    passed: Series[bool] = pa.Field(description="Whether the check passed.")
+    message: Series[str] = pa.Field(description="What was checked and, if it failed, what was wrong.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "check_name", "value_basis"]
+
+
+TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "reports": ReportSchema,
+    "figures": FigureSchema,
+    "channels": ChannelSchema,
+    "arms": ArmsSchema,
+    "deficit": DeficitSchema,
+    "validation_results": ValidationResultSchema,
+}
+
+
+def column_schema(model: type[pa.DataFrameModel]):
+    """The model as a Dagster TableSchema, for the `dagster/column_schema` metadata key.
+
+    Derived through dagster-pandera so that the UI and the validation can never disagree.
+    """
+    from dagster_pandera import pandera_schema_to_dagster_type
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the function is marked beta; its output is stable here
+        return pandera_schema_to_dagster_type(model).metadata["schema"].schema

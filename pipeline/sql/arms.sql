@@ -1,0 +1,17 @@
+-- The `arms` table: one row per report, item shipped and period (counts; the income from arms
+-- sales is the `arms_exports` channel in `channels`).
+CREATE OR REPLACE TABLE arms (
+    report_id    VARCHAR NOT NULL,
+    item         VARCHAR NOT NULL,
+    item_type    VARCHAR NOT NULL,
+    quantity     BIGINT NOT NULL,
+    period_start DATE NOT NULL,
+    period_end   DATE NOT NULL,
+    qualifier    VARCHAR,
+    figure_id    VARCHAR NOT NULL
+);
+INSERT INTO arms
+SELECT report_id, subject, item_type, quantity, period_start, period_end, qualifier, figure_id
+FROM figures
+WHERE topic = 'arms'
+ORDER BY report_id, item_type, subject, period_start;

@@ -1,0 +1,61 @@
+"""Text helpers for provenance: normalizing quotes for comparison, and reading the number a
+figure's `value_text` states ("$13.5 billion", "937,500", "nine")."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+_TRANSLATE = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ",
+})
+_SPACE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Compare-form of a text: NFC, typographic quotes and dashes made plain, white space collapsed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_TRANSLATE)).strip()
+
+
+_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "dozen": 12,
+    "a dozen": 12, "hundred": 100, "a hundred": 100,
+}
+_SCALES = {
+    "thousand": Decimal(10) ** 3, "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9,
+    "trillion": Decimal(10) ** 12, "k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "mn": Decimal(10) ** 6,
+    "bn": Decimal(10) ** 9, "b": Decimal(10) ** 9, "tn": Decimal(10) ** 12,
+}
+_NUMBER = re.compile(
+    r"^(?:us\s*)?\$?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<scale>[a-z]+)?(?:\s*(?:dollars|usd))?$"
+)
+
+
+def parse_value_text(text: str) -> tuple[Decimal, Decimal] | None:
+    """(number, scale) a value as written states, or None when it is not a plain form we read.
+
+    "$13.5 billion" -> (13.5, 1e9); "937,500" -> (937500, 1); "nine" -> (9, 1).
+    None means "not checked", never "wrong": the quote check still applies.
+    """
+    plain = normalize(text).lower()
+    if plain in _WORDS:
+        return Decimal(_WORDS[plain]), Decimal(1)
+    match = _NUMBER.match(plain)
+    if not match:
+        return None
+    try:
+        number = Decimal(match.group("num").replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only digits
+        return None
+    scale_word = match.group("scale")
+    if scale_word is None:
+        return number, Decimal(1)
+    if scale_word not in _SCALES:
+        return None
+    return number, _SCALES[scale_word]

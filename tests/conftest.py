@@ -1,0 +1,32 @@
+"""Shared fixtures: a private copy of raw/ and a warehouse in a temporary folder, so that no test
+touches the project's own raw/, warehouse/ or Dagster instance."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RAW = PROJECT_ROOT / "raw"
+SEED_ID = "inss-illicit-income-2024-09-03"
+SEED_SHA256 = "2af4a8a4de0bd9d74886c96678754c119367bc15cacb8e8575f32ba4b8252ecf"
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    """A copy of the project's raw/ (the seed report) that a test may break."""
+    target = tmp_path / "raw"
+    shutil.copytree(RAW, target)
+    return target
+
+
+@pytest.fixture
+def seed_dir(raw_dir: Path) -> Path:
+    return raw_dir / SEED_ID
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse" / "illicit_income.duckdb"
