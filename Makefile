@@ -14,7 +14,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean
+.PHONY: setup warehouse test dev summary check-defs clean new-report
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -56,3 +56,7 @@ check-defs: setup
 
 clean:
 	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging
+
+# make new-report ID=some-report-2025-01-01 SOURCE=path/to/article.txt
+new-report: setup
+	$(VENV)/bin/python -m pipeline new-report "$(ID)" "$(SOURCE)"

@@ -94,6 +94,77 @@ def refresh(raw: str | None = None, warehouse: str | None = None) -> int:
     return summary(published)
 
 
+REPORT_TEMPLATE = """\
+# Metadata of the report. Dates are TOML dates (2024-09-03, no quotes). Optional fields may be deleted.
+title = "TODO: the document's headline or title"
+publisher = "TODO: who published it"
+published_on = {today}
+# published_on_basis = "where the date came from, if the document does not state it whole"
+series = "TODO-series-slug"
+period_start = {year}-01-01
+period_end = {year}-12-31
+# period_basis = "how the period was read from the text"
+source_file = "{source_file}"
+source_sha256 = "{sha256}"
+# source_url = "https://..."
+# notes = "anything a reader of the figures should know"
+"""
+
+FIGURES_TEMPLATE = """\
+# One [[figure]] table per figure the document states, exactly as written (no corrections here).
+# topic: total | channel | arms | trade.  unit: USD, USD thousand, USD million, USD billion,
+# USD trillion, or count.  qualifier: nearly | approximately | about | estimated (or delete the line).
+# period_start/period_end: delete both to take the report's period.
+
+[[figure]]
+id = "TODO-figure-id"
+topic = "channel"
+subject = "cyber"
+value = 1.0
+unit = "USD billion"
+value_text = "TODO: the value exactly as written, e.g. $1 billion"
+qualifier = "about"
+period_start = {year}-01-01
+period_end = {year}-12-31
+quote = "TODO: the sentence or clause of the document that states it, copied verbatim"
+"""
+
+
+def new_report(report_id: str, source: str, raw: str | None = None) -> int:
+    """Create raw/<report_id>/ with the document copied byte for byte and templates to fill in."""
+    import datetime
+    import hashlib
+    import re
+    import shutil
+
+    from pipeline.vocabulary import SLUG_PATTERN
+    from pipeline.warehouse import RawReportsDir
+
+    if not re.match(SLUG_PATTERN, report_id):
+        print(f"report id {report_id!r} is not a slug: use lower-case letters, digits and single hyphens")
+        return 2
+    source_path = Path(source)
+    if not source_path.is_file():
+        print(f"no such file: {source}")
+        return 2
+    raw_dir = Path(raw) if raw else RawReportsDir().resolved
+    folder = raw_dir / report_id
+    if folder.exists():
+        print(f"{folder} already exists; nothing was changed")
+        return 2
+    folder.mkdir(parents=True)
+    target = folder / source_path.name
+    shutil.copyfile(source_path, target)
+    sha256 = hashlib.sha256(target.read_bytes()).hexdigest()
+    today = datetime.date.today()
+    (folder / "report.toml").write_text(REPORT_TEMPLATE.format(
+        today=today.isoformat(), year=today.year, source_file=target.name, sha256=sha256), encoding="utf-8")
+    (folder / "figures.toml").write_text(FIGURES_TEMPLATE.format(year=today.year), encoding="utf-8")
+    print(f"created {folder}/ with {target.name} (sha256 {sha256[:12]}...), report.toml and figures.toml;\n"
+          "fill in every TODO, then run `make warehouse`: it names anything still wrong.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,11 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("refresh", help="run the main job and publish the warehouse")
     run.add_argument("--raw", help="folder of report folders (default: raw/)")
     run.add_argument("--warehouse", help="published DuckDB file (default: warehouse/illicit_income.duckdb)")
+    scaffold = sub.add_parser("new-report", help="create raw/<report_id>/ from a document, with templates")
+    scaffold.add_argument("report_id")
+    scaffold.add_argument("source", help="the document as received (text)")
+    scaffold.add_argument("--raw", help="folder of report folders (default: raw/)")
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
     args = parser.parse_args(argv)
     if args.command == "refresh":
         return refresh(args.raw, args.warehouse)
+    if args.command == "new-report":
+        return new_report(args.report_id, args.source, args.raw)
     from pipeline.warehouse import Warehouse
     return summary(Path(args.path) if args.path else Warehouse().published_path)
 

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline.errors import PublishError, RawReportError
-from pipeline.raw_reports import RawReports, load_raw
+from pipeline.raw_reports import RawReports
 from pipeline.report_checks import run_report_checks
 from pipeline.schemas import (
     ArmsSchema,
@@ -24,7 +24,7 @@ from pipeline.schemas import (
     ValidationResultSchema,
     column_schema,
 )
-from pipeline.validation import validate_raw
+from pipeline.validation import load_and_check, validate_raw
 from pipeline.warehouse import PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse, sql
 
 OWNERS = ["team:data"]
@@ -47,7 +47,7 @@ def _failure(exc: RawReportError) -> dg.Failure:
 )
 def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir) -> RawReports:
     try:
-        loaded = load_raw(raw.resolved)
+        loaded = load_and_check(raw.resolved)
     except RawReportError as exc:
         raise _failure(exc) from exc
     context.add_output_metadata({

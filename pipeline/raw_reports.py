@@ -75,10 +75,6 @@ class FigureEntry(_Strict):
     quote: Text
 
 
-class FiguresFile(_Strict):
-    figure: list[FigureEntry] = Field(min_length=1)
-
-
 @dataclass
 class RawReports:
     """What raw/ holds, as frames with the columns of ReportSchema and FigureSchema."""
@@ -138,9 +134,14 @@ def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> d
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        where = f"line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-        problems.append(Problem(folder, name, where=where, found=f"invalid TOML ({exc.msg if hasattr(exc, 'msg') else exc})",
-                                expected="a valid TOML file"))
+        # Python 3.11's TOMLDecodeError has no lineno attribute; the line is in its message.
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"line {match.group(1)}" if match else ""
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if match:
+            reason += f" at column {match.group(2)}"
+        problems.append(Problem(folder, name, where=where, found=f"invalid TOML ({reason})",
+                                expected="a valid TOML file (a stray or missing quote, bracket or '=' is the usual cause)"))
         return None
 
 
@@ -154,25 +155,21 @@ def _figure_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _pydantic_problems(exc: ValidationError, folder: str, name: str, raw: dict,
-                       lines: dict[str, int] | None = None) -> list[Problem]:
-    problems = []
+# When pydantic reports several errors for one field (a union such as float | int reports one per
+# member), the most specific is kept.
+_PRIORITY = {"missing": 0, "extra_forbidden": 0, "finite_number": 1, "string_pattern_mismatch": 2}
+
+
+def _pydantic_problems(exc: ValidationError, folder: str, name: str, where: str = "") -> list[Problem]:
+    best: dict[str, dict] = {}
     for err in exc.errors():
-        loc = list(err["loc"])
-        where = ""
-        if loc[:1] == ["figure"] and len(loc) >= 2 and isinstance(loc[1], int):
-            index = loc[1]
-            entries = raw.get("figure") or []
-            fig_id = entries[index].get("id") if index < len(entries) and isinstance(entries[index], dict) else None
-            if isinstance(fig_id, str) and fig_id:
-                line = (lines or {}).get(fig_id)
-                where = f"figure '{fig_id}'" + (f" (line {line})" if line else "")
-            else:
-                where = f"figure #{index + 1}"
-            loc = loc[2:]
-        # pydantic reports a union (float | int) under each member type: keep the field name only
-        loc = [p for p in loc if isinstance(p, (str, int)) and p not in ("float", "int", "str", "date")]
+        # drop the union-member part of the location ("value.float") to keep the field name only
+        loc = [p for p in err["loc"] if isinstance(p, (str, int)) and p not in ("float", "int", "str", "date")]
         field = ".".join(str(p) for p in loc)
+        if field not in best or _PRIORITY.get(err["type"], 9) < _PRIORITY.get(best[field]["type"], 9):
+            best[field] = err
+    problems = []
+    for field, err in best.items():
         kind = err["type"]
         if kind == "missing":
             found, expected = "nothing (the field is missing)", "a value"
@@ -187,12 +184,39 @@ def _pydantic_problems(exc: ValidationError, folder: str, name: str, raw: dict,
             found, expected = _describe(err.get("input")), "a finite number (not nan or inf)"
         elif kind in ("date_type", "date_parsing", "date_from_datetime_inexact"):
             found, expected = _describe(err.get("input")), "a TOML date such as 2024-09-03 (no quotes)"
-        elif kind == "too_short":
-            found, expected = "an empty list", "at least one [[figure]] table"
+        elif kind == "model_type":
+            found, expected = _describe(err.get("input")), "a table of fields"
         else:
             found, expected = _describe(err.get("input")), err["msg"]
         problems.append(Problem(folder, name, where=where, field=field, found=found, expected=expected))
     return problems
+
+
+def _figure_entries(figures_raw: dict, folder: str, lines: dict[str, int],
+                    problems: list[Problem]) -> list[tuple[FigureEntry, str]]:
+    """Each [[figure]] validated on its own, so one bad figure hides no other figure's problems."""
+    unknown = [key for key in figures_raw if key != "figure"]
+    for key in unknown:
+        problems.append(Problem(folder, FIGURES_FILE, field=key, found=f"an unknown top-level key = "
+                                f"{_describe(figures_raw[key])}", expected="only [[figure]] tables"))
+    entries = figures_raw.get("figure")
+    if not isinstance(entries, list) or not entries:
+        problems.append(Problem(folder, FIGURES_FILE, field="figure", found=_describe(entries) if entries else "no [[figure]] table (the key 'figure' is missing)",
+                                expected="at least one [[figure]] table"))
+        return []
+    valid = []
+    for index, raw_entry in enumerate(entries):
+        fig_id = raw_entry.get("id") if isinstance(raw_entry, dict) else None
+        if isinstance(fig_id, str) and fig_id.strip():
+            line = lines.get(fig_id)
+            where = f"figure '{fig_id}'" + (f" (line {line})" if line else "")
+        else:
+            where = f"figure #{index + 1}"
+        try:
+            valid.append((FigureEntry.model_validate(raw_entry), where))
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, folder, FIGURES_FILE, where)
+    return valid
 
 
 def _amount_and_quantity(entry: FigureEntry) -> tuple[float | None, int | None, str | None]:
@@ -224,74 +248,31 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         try:
             meta = ReportMeta.model_validate(meta_raw)
         except ValidationError as exc:
-            problems += _pydantic_problems(exc, folder, REPORT_FILE, meta_raw)
+            problems += _pydantic_problems(exc, folder, REPORT_FILE)
 
     figures_text = _read_small_text(folder_path / FIGURES_FILE, folder, problems, MAX_TOML_BYTES)
     figures_raw = _parse_toml(figures_text, folder, FIGURES_FILE, problems) if figures_text is not None else None
     lines = _figure_lines(figures_text) if figures_text else {}
-    figures = None
-    if figures_raw is not None:
-        try:
-            figures = FiguresFile.model_validate(figures_raw)
-        except ValidationError as exc:
-            problems += _pydantic_problems(exc, folder, FIGURES_FILE, figures_raw, lines)
+    entries = _figure_entries(figures_raw, folder, lines, problems) if figures_raw is not None else []
 
-    if meta is None:
-        return None, [], problems
+    # The document as received: hashed byte for byte, decoded only to find quotes in it. Even when
+    # report.toml has problems, a usable source_file still lets every quote be checked.
+    source_file = meta.source_file if meta else (meta_raw or {}).get("source_file")
+    recorded_sha = meta.source_sha256 if meta else (meta_raw or {}).get("source_sha256")
+    source_text, actual_sha, source_bytes = None, None, 0
+    if isinstance(source_file, str) and source_file.strip():
+        source_text, actual_sha, source_bytes = _read_source(folder_path, folder, source_file, recorded_sha, problems)
 
-    # The document as received: hashed byte for byte, decoded only to find quotes in it.
-    source_path = folder_path / meta.source_file
-    source_text = None
-    actual_sha = None
-    source_bytes = 0
-    if "/" in meta.source_file or "\\" in meta.source_file or meta.source_file.startswith("."):
-        problems.append(Problem(folder, REPORT_FILE, field="source_file", found=_describe(meta.source_file),
-                                expected="a file name inside the report folder"))
-    elif not source_path.is_file():
-        problems.append(Problem(folder, REPORT_FILE, field="source_file",
-                                found=f"'{meta.source_file}', which does not exist in {folder}",
-                                expected="the name of the stored document in the report folder"))
-    else:
-        source_bytes = source_path.stat().st_size
-        if source_bytes == 0:
-            problems.append(Problem(folder, meta.source_file, found="an empty file (0 bytes)",
-                                    expected="the document as received"))
-        elif source_bytes > MAX_SOURCE_BYTES:
-            problems.append(Problem(folder, meta.source_file, found=f"{source_bytes:,} bytes",
-                                    expected=f"at most {MAX_SOURCE_BYTES:,} bytes (refused unread)"))
-        else:
-            data = source_path.read_bytes()
-            actual_sha = hashlib.sha256(data).hexdigest()
-            if actual_sha != meta.source_sha256:
-                problems.append(Problem(
-                    folder, REPORT_FILE, field="source_sha256", found=f"'{meta.source_sha256}'",
-                    expected=f"the sha256 of {meta.source_file}, which is '{actual_sha}' (the document changed "
-                             "since its figures were written: re-check every quote, then update source_sha256)"))
-            try:
-                source_text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(Problem(folder, meta.source_file, found=f"a byte at offset {exc.start} that is not UTF-8",
-                                        expected="a UTF-8 text document (store the text extracted from a PDF)"))
-
-    report_row = {
-        "report_id": report_id, "title": meta.title, "publisher": meta.publisher,
-        "published_on": pd.Timestamp(meta.published_on), "published_on_basis": meta.published_on_basis,
-        "series": meta.series, "period_start": pd.Timestamp(meta.period_start),
-        "period_end": pd.Timestamp(meta.period_end), "period_basis": meta.period_basis,
-        "source_file": meta.source_file, "source_sha256": actual_sha or meta.source_sha256,
-        "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
-    }
-    for name in ("period_start", "period_end", "published_on"):
-        year = getattr(meta, name).year
-        if not v.EARLIEST_PERIOD_YEAR <= year <= v.LATEST_PERIOD_YEAR:
-            problems.append(Problem(folder, REPORT_FILE, field=name, found=str(getattr(meta, name)),
-                                    expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
+    if meta is not None:
+        for name in ("period_start", "period_end", "published_on"):
+            year = getattr(meta, name).year
+            if not v.EARLIEST_PERIOD_YEAR <= year <= v.LATEST_PERIOD_YEAR:
+                problems.append(Problem(folder, REPORT_FILE, field=name, found=str(getattr(meta, name)),
+                                        expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
 
     figure_rows: list[dict] = []
     normalized_source = normalize(source_text) if source_text is not None else None
-    for entry in figures.figure if figures is not None else []:
-        line = lines.get(entry.id)
-        where = f"figure '{entry.id}'" + (f" (line {line})" if line else "")
+    for entry, where in entries:
         amount, quantity, value_problem = _amount_and_quantity(entry)
         if value_problem:
             problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
@@ -305,8 +286,9 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             missing = "period_end" if entry.period_end is None else "period_start"
             problems.append(Problem(folder, FIGURES_FILE, where=where, field=missing, found="nothing",
                                     expected="both period_start and period_end, or neither (to take the report's period)"))
-        inherited = entry.period_start is None and entry.period_end is None
-        problems += _provenance_problems(entry, normalized_source, folder, where, meta.source_file)
+        problems += _provenance_problems(entry, normalized_source, folder, where, source_file)
+        if meta is None:
+            continue
         figure_rows.append({
             "report_id": report_id, "figure_id": entry.id, "topic": entry.topic, "subject": entry.subject,
             "item_type": entry.item_type, "value_as_published": float(entry.value),
@@ -314,13 +296,59 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             "amount_usd": amount, "quantity": quantity,
             "period_start": pd.Timestamp(entry.period_start or meta.period_start),
             "period_end": pd.Timestamp(entry.period_end or meta.period_end),
-            "period_inherited": inherited, "quote": entry.quote,
+            "period_inherited": entry.period_start is None and entry.period_end is None, "quote": entry.quote,
         })
+    if meta is None:
+        return None, [], problems
+    report_row = {
+        "report_id": report_id, "title": meta.title, "publisher": meta.publisher,
+        "published_on": pd.Timestamp(meta.published_on), "published_on_basis": meta.published_on_basis,
+        "series": meta.series, "period_start": pd.Timestamp(meta.period_start),
+        "period_end": pd.Timestamp(meta.period_end), "period_basis": meta.period_basis,
+        "source_file": meta.source_file, "source_sha256": actual_sha or meta.source_sha256,
+        "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
+    }
     return report_row, figure_rows, problems
 
 
+def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha: object,
+                 problems: list[Problem]) -> tuple[str | None, str | None, int]:
+    """(text, sha256, size) of the stored document, recording why it cannot be used."""
+    if "/" in source_file or "\\" in source_file or source_file.startswith("."):
+        problems.append(Problem(folder, REPORT_FILE, field="source_file", found=_describe(source_file),
+                                expected="a file name inside the report folder"))
+        return None, None, 0
+    path = folder_path / source_file
+    if not path.is_file():
+        problems.append(Problem(folder, REPORT_FILE, field="source_file",
+                                found=f"'{source_file}', which does not exist in {folder}",
+                                expected="the name of the stored document in the report folder"))
+        return None, None, 0
+    size = path.stat().st_size
+    if size == 0:
+        problems.append(Problem(folder, source_file, found="an empty file (0 bytes)", expected="the document as received"))
+        return None, None, 0
+    if size > MAX_SOURCE_BYTES:
+        problems.append(Problem(folder, source_file, found=f"{size:,} bytes",
+                                expected=f"at most {MAX_SOURCE_BYTES:,} bytes (refused unread)"))
+        return None, None, size
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if isinstance(recorded_sha, str) and actual != recorded_sha:
+        problems.append(Problem(
+            folder, REPORT_FILE, field="source_sha256", found=f"'{recorded_sha}'",
+            expected=f"the sha256 of {source_file}, which is '{actual}' (the document changed since its figures "
+                     "were written: re-check every quote, then update source_sha256)"))
+    try:
+        return data.decode("utf-8"), actual, size
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(folder, source_file, found=f"a byte at offset {exc.start} that is not UTF-8",
+                                expected="a UTF-8 text document (store the text extracted from a PDF)"))
+        return None, actual, size
+
+
 def _provenance_problems(entry: FigureEntry, normalized_source: str | None, folder: str, where: str,
-                         source_file: str) -> list[Problem]:
+                         source_file: object) -> list[Problem]:
     """The quote occurs in the source; the value as written occurs in the quote and means the value."""
     problems = []
     quote = normalize(entry.quote)
@@ -350,16 +378,18 @@ def report_folders(raw_dir: Path) -> list[Path]:
     return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def load_raw(raw_dir: Path) -> RawReports:
-    """Load every report folder under raw_dir, or raise RawReportError listing every problem."""
+def read_raw(raw_dir: Path) -> tuple[RawReports, list[Problem]]:
+    """Every report folder under raw_dir as frames, with every problem found (the frames hold the
+    reports and figures that could be read, so that schema problems can be reported alongside)."""
     raw_dir = Path(raw_dir)
     name = raw_dir.name or str(raw_dir)
+    empty = RawReports(pd.DataFrame(columns=REPORT_COLUMNS), pd.DataFrame(columns=FIGURE_COLUMNS))
     if not raw_dir.is_dir():
-        raise RawReportError([Problem(name, "", found="no such folder", expected="a folder of report folders")])
+        return empty, [Problem(name, "", found="no such folder", expected="a folder of report folders")]
     folders = report_folders(raw_dir)
     if not folders:
-        raise RawReportError([Problem(name, "", found="no report folders",
-                                      expected="at least one report folder (see README, 'Adding a report')")])
+        return empty, [Problem(name, "", found="no report folders",
+                               expected="at least one report folder (see README, 'Adding a report')")]
     report_rows, figure_rows, problems = [], [], []
     for folder_path in folders:
         report, figures, found = load_report(folder_path, raw_dir)
@@ -367,10 +397,16 @@ def load_raw(raw_dir: Path) -> RawReports:
         if report is not None:
             report_rows.append(report)
         figure_rows += figures
-    if problems:
-        raise RawReportError(problems)
     reports = pd.DataFrame(report_rows, columns=REPORT_COLUMNS)
     figures = pd.DataFrame(figure_rows, columns=FIGURE_COLUMNS)
     figures["quantity"] = figures["quantity"].astype("Int64")
     figures["amount_usd"] = figures["amount_usd"].astype("float64")
-    return RawReports(reports=reports, figures=figures)
+    return RawReports(reports=reports, figures=figures), problems
+
+
+def load_raw(raw_dir: Path) -> RawReports:
+    """Load every report folder under raw_dir, or raise RawReportError listing every problem."""
+    loaded, problems = read_raw(raw_dir)
+    if problems:
+        raise RawReportError(problems)
+    return loaded

@@ -91,14 +91,17 @@ class FigureSchema(pa.DataFrameModel):
 
     @pa.dataframe_check(description="unit allowed for the topic (money for total/channel/trade, count for arms)")
     def unit_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
+        # An unknown topic or unit is reported by its own column check, with the accepted list.
         allowed = df["topic"].map(v.TOPIC_UNITS)
         return pd.Series(
-            [isinstance(a, tuple) and u in a for a, u in zip(allowed, df["unit_as_published"])], index=df.index)
+            [not isinstance(a, tuple) or u not in v.UNITS or u in a for a, u in zip(allowed, df["unit_as_published"])],
+            index=df.index)
 
     @pa.dataframe_check(description="money figures carry amount_usd and no quantity; counts the reverse")
     def amount_or_quantity(cls, df: pd.DataFrame) -> Series[bool]:
         money = df["unit_as_published"].isin(MONEY_UNITS)
-        return (money & df["amount_usd"].notna() & df["quantity"].isna()) | (
+        known = df["unit_as_published"].isin(v.UNITS)  # an unknown unit is reported by its own check
+        return ~known | (money & df["amount_usd"].notna() & df["quantity"].isna()) | (
             ~money & df["amount_usd"].isna() & df["quantity"].notna())
 
     @pa.dataframe_check(description="arms figures name an item_type; other topics do not")

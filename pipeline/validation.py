@@ -10,7 +10,7 @@ import pandera.pandas as pa
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
-from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports
+from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, read_raw
 from pipeline.schemas import FigureSchema, ReportSchema
 
 Locate = Callable[[object], tuple[str, str, str]]  # row index -> (folder, file, where)
@@ -31,6 +31,13 @@ def _check_label(check: object) -> str:
     match = re.fullmatch(r"isin\((.*)\)", text)
     if match:
         return f"one of {match.group(1)}"
+    for name, words in (("greater_than_or_equal_to", ">="), ("greater_than", ">"), ("less_than_or_equal_to", "<="),
+                        ("less_than", "<")):
+        match = re.fullmatch(name + r"\((.*)\)", text)
+        if match:
+            return f"a value {words} {match.group(1)}" + (" (not negative)" if words == ">=" and match.group(1) == "0" else "")
+    if text.startswith("str_length"):
+        return "a non-empty text"
     return {
         "multiple_fields_uniqueness": "unique together with the other key columns",
         "field_uniqueness": "unique",
@@ -40,8 +47,10 @@ def _check_label(check: object) -> str:
     }.get(text, text)
 
 
-def failure_problems(exc: pa.errors.SchemaErrors, model: type[pa.DataFrameModel], locate: Locate) -> list[Problem]:
-    """One Problem per failure case of a lazy validation."""
+def failure_problems(exc: pa.errors.SchemaErrors, model: type[pa.DataFrameModel], locate: Locate,
+                     frame: pd.DataFrame | None = None) -> list[Problem]:
+    """One Problem per failing cell or row of a lazy validation (pandera lists a row-level check's
+    failure once per column; those collapse into one Problem that shows the row's values)."""
     descriptions = {name: (chk.description or name) for name, chk in _dataframe_checks(model).items()}
     problems = []
     cases = exc.failure_cases
@@ -57,17 +66,37 @@ def failure_problems(exc: pa.errors.SchemaErrors, model: type[pa.DataFrameModel]
             field = _check_columns(check)
             expected = descriptions[check]
             found = "a row that breaks it"
+            if frame is not None and index is not None and index in frame.index:
+                found = ", ".join(f"{col}={_show(frame.at[index, col])}" for col in _CHECK_COLUMNS.get(check, ())
+                                  if col in frame.columns) or found
         else:
             field = column
             expected = _check_label(check)
             found = repr(case.failure_case)
         problems.append(Problem(folder, file, where=where, field=field, found=found, expected=expected))
-    return problems
+    return list(dict.fromkeys(problems))
+
+
+def _show(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return repr(value)
 
 
 def _dataframe_checks(model: type[pa.DataFrameModel]) -> dict[str, pa.Check]:
     schema = model.to_schema()
     return {chk.name: chk for chk in schema.checks if chk.name}
+
+
+_CHECK_COLUMNS = {
+    "period_ordered": ("period_start", "period_end"),
+    "period_plausible": ("period_start", "period_end"),
+    "unit_fits_topic": ("topic", "unit_as_published"),
+    "amount_or_quantity": ("unit_as_published", "amount_usd", "quantity"),
+    "item_type_only_for_arms": ("topic", "item_type"),
+    "total_subject": ("topic", "subject"),
+    "trade_subject": ("topic", "subject"),
+}
 
 
 def _check_columns(check: str) -> str:
@@ -109,13 +138,17 @@ def validate_raw(raw: RawReports, raw_dir_name: str = "raw") -> RawReports:
     try:
         validated_reports = ReportSchema.validate(reports, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        problems += failure_problems(exc, ReportSchema, locate_report)
+        problems += failure_problems(exc, ReportSchema, locate_report, reports)
     try:
         validated_figures = FigureSchema.validate(figures, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        found = failure_problems(exc, FigureSchema, locate_figure)
-        problems += [Problem(p.folder, p.file, p.where, _FIGURE_FIELD.get(p.field, p.field), p.found, p.expected)
-                     for p in found]
+        found = failure_problems(exc, FigureSchema, locate_figure, figures)
+        renamed = [Problem(p.folder, p.file, p.where, _FIGURE_FIELD.get(p.field, p.field), p.found, p.expected)
+                   for p in found]
+        # amount_usd and quantity are derived from value: when value itself is reported, they add nothing.
+        value_wrong = {(p.folder, p.where) for p in renamed if p.field == "value"}
+        problems += list(dict.fromkeys(p for p in renamed if not (
+            p.field in ("amount_usd", "quantity") and (p.folder, p.where) in value_wrong)))
     if problems:
         raise RawReportError(problems, stage="validating raw reports against the schemas")
     return RawReports(reports=validated_reports, figures=validated_figures)
@@ -132,5 +165,19 @@ def table_problems(table: str, frame: pd.DataFrame, model: type[pa.DataFrameMode
             row = frame.loc[index]
             key = row.get("figure_id", row.get("check_name", ""))
             return f"table {table}", "", f"row {index} (report {row['report_id']}{', ' + str(key) if key else ''})"
-        return failure_problems(exc, model, locate)
+        return failure_problems(exc, model, locate, frame)
     return []
+
+
+def load_and_check(raw_dir) -> RawReports:
+    """Read raw/ and, if anything is wrong, raise one RawReportError with every problem: those of
+    reading (files, fields, provenance) and those the schemas find in what could be read."""
+    loaded, problems = read_raw(raw_dir)
+    if problems:
+        if len(loaded.figures) or len(loaded.reports):
+            try:
+                validate_raw(loaded)
+            except RawReportError as schema_errors:
+                problems += schema_errors.problems
+        raise RawReportError(problems)
+    return loaded

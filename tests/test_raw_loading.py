@@ -264,9 +264,6 @@ def test_invalid_toml_names_file_and_line(seed_dir: Path, raw_dir: Path, name: s
     assert "a valid TOML file" in problem.expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_parse_toml reads exc.lineno, which tomllib only has from Python 3.14; on 3.11 Problem.where stays "
-    "empty and the line is only inside the found text"))
 def test_invalid_toml_line_is_the_problems_where(seed_dir: Path, raw_dir: Path) -> None:
     old = 'value_text = "$13.5 billion"'
     line = _line_of(seed_dir / FIGURES_FILE, old)
@@ -389,9 +386,6 @@ def test_value_given_as_string(seed_dir: Path, raw_dir: Path) -> None:
     assert "a number" in problem.expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_pydantic_problems emits one problem per member of the float | int union, so one bad value is "
-    "listed twice, identically"))
 def test_value_given_as_string_is_reported_once(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", 'value = "13.5bn"'))
     exc = _load_error(raw_dir)
@@ -406,9 +400,6 @@ def test_value_not_finite(seed_dir: Path, raw_dir: Path, bad: str) -> None:
     _find(exc, file=FIGURES_FILE, where=where, field="value", found=bad, expected="finite")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nan is reported twice: once rightly as 'expected a finite number', once from the int member of "
-    "the float | int union as 'expected a number (TOML integer or float...)', which nan already is"))
 def test_nan_value_is_reported_once_as_not_finite(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", "value = nan"))
     exc = _load_error(raw_dir)
@@ -554,7 +545,8 @@ def test_negative_value(seed_dir: Path, raw_dir: Path) -> None:
     exc = _validation_error(raw_dir)
     problem = _find(exc, file=FIGURES_FILE, where="figure 'cyber-income'", field="value", found="-13.5")
     assert "0" in problem.expected
-    _find(exc, file=FIGURES_FILE, where="figure 'cyber-income'", field="amount_usd", found="-13500000000")
+    # amount_usd is derived from value: it is not reported a second time.
+    assert not [p for p in exc.problems if p.field == "amount_usd"]
 
 
 def test_negative_value_that_disagrees_with_value_text_is_refused_at_load(seed_dir: Path, raw_dir: Path) -> None:
@@ -590,9 +582,6 @@ def test_figure_period_end_before_start(seed_dir: Path, raw_dir: Path) -> None:
     assert {p.where for p in exc.problems} == {"figure 'arms-kn-23-missiles'"}, str(exc)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "validation.failure_problems turns every failure case of a dataframe-level check into a Problem; "
-    "pandera lists one case per column of the failing row, so one reversed period is reported once per column (13 identical lines)"))
 def test_figure_period_end_before_start_is_reported_once(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / FIGURES_FILE, KN23_BLOCK, KN23_BLOCK.replace("period_start = 2023-07-01", "period_start = 2024-07-01"))
     exc = _validation_error(raw_dir)
@@ -649,9 +638,6 @@ def test_schema_problems_in_two_figures_and_report_are_all_reported(seed_dir: Pa
     _find(exc, file=REPORT_FILE, field="series", found="INSS illicit income", expected="slug")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "load_report validates figures.toml as one FiguresFile: one bad [[figure]] discards every figure, "
-    "so the other figures' quote/value_text/count checks never run"))
 def test_structural_problem_does_not_hide_provenance_problem_in_another_figure(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", 'value = "13.5bn"'))
     _edit(seed_dir / FIGURES_FILE, KN23_QUOTE, 'quote = "nine KN-99 missiles"')
@@ -660,9 +646,6 @@ def test_structural_problem_does_not_hide_provenance_problem_in_another_figure(s
     _find(exc, file=FIGURES_FILE, where="figure 'arms-kn-23-missiles'", field="quote", found="KN-99")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "load_report returns as soon as report.toml fails validation, before any figure's provenance "
-    "checks (quote in source, value_text in quote, value vs value_text, whole counts)"))
 def test_report_toml_problem_does_not_hide_figure_problems(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / REPORT_FILE, 'series = "inss-illicit-income"\n', "")
     _edit(seed_dir / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", "value = 1.35"))
