@@ -24,8 +24,11 @@ def _ensure_dagster_home() -> Path:
 
 
 def summary(path: Path, out=sys.stdout) -> int:
-    """Print what the published warehouse holds and the checks in it that did not pass."""
+    """Print what the published warehouse holds and, per report, every check that did not pass:
+    reconciliation on the as-published values and on the best estimates, side by side."""
     import duckdb
+
+    from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS
 
     if not path.exists():
         print(f"no warehouse at {path}", file=out)
@@ -36,20 +39,34 @@ def summary(path: Path, out=sys.stdout) -> int:
         for table in TABLES:
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             print(f"  {table:<20} {rows:>7} rows", file=out)
-        reports = con.execute("SELECT report_id, published_on, publisher FROM reports ORDER BY published_on").fetchall()
-        for report_id, published_on, publisher in reports:
-            print(f"  report {report_id} ({published_on}, {publisher[:60]})", file=out)
-        failed = con.execute(
-            "SELECT report_id, check_name, severity, value_basis, message FROM validation_results "
-            "WHERE NOT passed ORDER BY report_id, severity, check_name").fetchall()
+        reports = con.execute("SELECT report_id, published_on FROM reports ORDER BY published_on, report_id").fetchall()
+        results = con.execute(
+            "SELECT report_id, check_name, severity, value_basis, passed, message FROM validation_results "
+            "ORDER BY report_id, check_name, value_basis").fetchall()
+        corrections = dict(((r, (n, c, i)) for r, n, c, i in con.execute(
+            "SELECT report_id, count(*), count(*) FILTER (correction_basis = 'cited'), "
+            "count(*) FILTER (correction_basis = 'inferred') FROM figures WHERE corrected GROUP BY report_id"
+        ).fetchall()))
     finally:
         con.close()
-    if failed:
-        print(f"checks that did not pass ({len(failed)}), published beside the data in validation_results:", file=out)
-        for report_id, check_name, severity, basis, message in failed:
-            print(f"  [{severity}] {report_id} {check_name} ({basis}): {message}", file=out)
-    else:
-        print("every check in validation_results passed", file=out)
+    for report_id, published_on in reports:
+        print(f"\nreport {report_id} (published {published_on})", file=out)
+        mine = [r for r in results if r[0] == report_id]
+        for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
+            failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and not r[4]]
+            names = ", ".join(r[1] for r in failed)
+            print(f"  reconciliation on its {label}: "
+                  + (f"{len(failed)} warning(s): {names}" if failed else "no warnings"), file=out)
+            for _, check_name, severity, _, _, message in failed:
+                print(f"    [{severity}] {check_name}: {message}", file=out)
+        other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and not r[4]]
+        for _, check_name, severity, basis, _, message in other:
+            print(f"  [{severity}] {check_name}: {message}", file=out)
+        n, cited, inferred = corrections.get(report_id, (0, 0, 0))
+        print(f"  corrections: {n} figure(s) corrected ({cited} cited, {inferred} inferred); "
+              "best estimates are in channels.income_usd and the deficit's *_usd columns", file=out)
+    failed_total = sum(1 for r in results if not r[4])
+    print(f"\n{failed_total} check row(s) did not pass; all are in validation_results (where not passed)", file=out)
     return 0
 
 

@@ -70,24 +70,32 @@ def _schema_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def _report_check(check: ReportCheck) -> dg.AssetChecksDefinition:
-    severity = dg.AssetCheckSeverity.ERROR if check.severity == "error" else dg.AssetCheckSeverity.WARN
+def report_check_name(check: ReportCheck, basis: str) -> str:
+    """One Dagster check per value basis for reconciliation checks, so the UI shows both histories."""
+    return check.name if len(check.bases) == 1 else f"{check.name}_{basis}"
 
-    @dg.asset_check(asset=assets.validation_results, name=check.name, description=check.description)
+
+def _report_check(check: ReportCheck, basis: str) -> dg.AssetChecksDefinition:
+    severity = dg.AssetCheckSeverity.ERROR if check.severity == "error" else dg.AssetCheckSeverity.WARN
+    on = "" if len(check.bases) == 1 else f" Runs on the {basis.replace('_', ' ')} values."
+
+    @dg.asset_check(asset=assets.validation_results, name=report_check_name(check, basis),
+                    description=check.description + on)
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.read_staging() as con:
             rows = con.execute(
-                "SELECT report_id, value_basis, passed, message FROM validation_results "
-                "WHERE check_name = ? ORDER BY report_id, value_basis", [check.name]).fetchall()
-        failed = [r for r in rows if not r[2]]
+                "SELECT report_id, passed, message FROM validation_results "
+                "WHERE check_name = ? AND value_basis = ? ORDER BY report_id", [check.name, basis]).fetchall()
+        failed = [r for r in rows if not r[1]]
         return dg.AssetCheckResult(
             passed=not failed,
             severity=severity,
             metadata={
-                "reports_checked": len({r[0] for r in rows}),
+                "value_basis": basis,
+                "reports_checked": len(rows),
                 "failed": len(failed),
                 "messages": dg.MetadataValue.md(
-                    "\n".join(f"- **{r[0]}** ({r[1]}): {r[3]}" for r in failed) or "every report passed"),
+                    "\n".join(f"- **{r[0]}**: {r[2]}" for r in failed) or "every report passed"),
             },
         )
 
@@ -139,7 +147,7 @@ def opens_in_duckdb_cli(warehouse: Warehouse) -> dg.AssetCheckResult:
 
 ASSET_CHECKS = [
     *[_schema_check(table) for table in TABLE_SCHEMAS],
-    *[_report_check(check) for check in REPORT_CHECKS],
+    *[_report_check(check, basis) for check in REPORT_CHECKS for basis in check.bases],
     contract_satisfied,
     opens_in_duckdb_cli,
 ]

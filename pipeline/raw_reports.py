@@ -34,6 +34,7 @@ from pipeline.text import normalize, parse_value_text
 
 REPORT_FILE = "report.toml"
 FIGURES_FILE = "figures.toml"
+CORRECTIONS_FILE = "corrections.toml"  # optional
 # Hand-typed TOML files are small; anything this large is a mistake and is refused unread.
 MAX_TOML_BYTES = 1_000_000
 # A stored document (article, PDF text) larger than this is refused rather than read whole.
@@ -75,6 +76,27 @@ class FigureEntry(_Strict):
     quote: Text
 
 
+class CorrectionEntry(_Strict):
+    """A person's correction of one figure, with its basis. The pipeline never corrects by itself."""
+
+    figure_id: Text
+    value: float | int = Field(allow_inf_nan=False)
+    unit: Text
+    value_text: Text | None = None  # the corrected value as the cited source writes it
+    basis: Text  # "cited" or "inferred"
+    cited_publisher: Text | None = None
+    cited_title: Text | None = None
+    cited_date: date | None = None
+    cited_url: Text | None = None
+    evidence_file: Text | None = None  # a stored copy of the cited source, in the report folder
+    evidence_quote: Text | None = None  # the passage of evidence_file that states the value
+    reasoning: Text | None = None
+    note: Text
+
+
+CORRECTION_BASES = ("cited", "inferred")
+
+
 @dataclass
 class RawReports:
     """What raw/ holds, as frames with the columns of ReportSchema and FigureSchema."""
@@ -92,7 +114,17 @@ FIGURE_COLUMNS = [
     "report_id", "figure_id", "topic", "subject", "item_type", "value_as_published",
     "unit_as_published", "value_text", "qualifier", "amount_usd", "quantity", "period_start",
     "period_end", "period_inherited", "quote",
+    "best_amount_usd", "best_quantity", "corrected", "correction_basis", "correction_value",
+    "correction_unit", "correction_value_text", "correction_note", "correction_reasoning",
+    "cited_publisher", "cited_title", "cited_date", "cited_url", "correction_evidence_file",
+    "correction_evidence_quote",
 ]
+_NO_CORRECTION = {
+    "corrected": False, "correction_basis": None, "correction_value": None, "correction_unit": None,
+    "correction_value_text": None, "correction_note": None, "correction_reasoning": None,
+    "cited_publisher": None, "cited_title": None, "cited_date": None, "cited_url": None,
+    "correction_evidence_file": None, "correction_evidence_quote": None,
+}
 
 
 def _describe(value: Any) -> str:
@@ -270,6 +302,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
                 problems.append(Problem(folder, REPORT_FILE, field=name, found=str(getattr(meta, name)),
                                         expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
 
+    # Figures that failed their own checks are already reported: their corrections are not judged again.
+    written_ids = {e.get("id") for e in (figures_raw or {}).get("figure", []) if isinstance(e, dict)} \
+        if isinstance((figures_raw or {}).get("figure"), list) else None
+    corrections = _read_corrections(folder_path, folder, {e.id: e for e, _ in entries}, problems, written_ids)
+
     figure_rows: list[dict] = []
     normalized_source = normalize(source_text) if source_text is not None else None
     for entry, where in entries:
@@ -289,7 +326,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         problems += _provenance_problems(entry, normalized_source, folder, where, source_file)
         if meta is None:
             continue
-        figure_rows.append({
+        row = {
             "report_id": report_id, "figure_id": entry.id, "topic": entry.topic, "subject": entry.subject,
             "item_type": entry.item_type, "value_as_published": float(entry.value),
             "unit_as_published": entry.unit, "value_text": entry.value_text, "qualifier": entry.qualifier,
@@ -297,7 +334,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             "period_start": pd.Timestamp(entry.period_start or meta.period_start),
             "period_end": pd.Timestamp(entry.period_end or meta.period_end),
             "period_inherited": entry.period_start is None and entry.period_end is None, "quote": entry.quote,
-        })
+            "best_amount_usd": amount, "best_quantity": quantity, **_NO_CORRECTION,
+        }
+        if entry.id in corrections:
+            row.update(corrections[entry.id])
+        figure_rows.append(row)
     if meta is None:
         return None, [], problems
     report_row = {
@@ -309,6 +350,103 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
     }
     return report_row, figure_rows, problems
+
+
+def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureEntry],
+                      problems: list[Problem], written_ids: set | None) -> dict[str, dict]:
+    """corrections.toml, if the folder has one: {figure_id: the figure row's correction columns}."""
+    path = folder_path / CORRECTIONS_FILE
+    if not path.exists():
+        return {}
+    text = _read_small_text(path, folder, problems, MAX_TOML_BYTES)
+    raw = _parse_toml(text, folder, CORRECTIONS_FILE, problems) if text is not None else None
+    if raw is None:
+        return {}
+    for key in raw:
+        if key != "correction":
+            problems.append(Problem(folder, CORRECTIONS_FILE, field=key, found=f"an unknown top-level key = "
+                                    f"{_describe(raw[key])}", expected="only [[correction]] tables"))
+    entries = raw.get("correction")
+    if not isinstance(entries, list) or not entries:
+        problems.append(Problem(folder, CORRECTIONS_FILE, field="correction", found="no [[correction]] table",
+                                expected="at least one [[correction]] table (or no corrections.toml)"))
+        return {}
+    found: dict[str, dict] = {}
+    seen: set[str] = set()
+    for index, raw_entry in enumerate(entries):
+        fig_id = raw_entry.get("figure_id") if isinstance(raw_entry, dict) else None
+        where = f"correction of '{fig_id}'" if isinstance(fig_id, str) and fig_id else f"correction #{index + 1}"
+        try:
+            entry = CorrectionEntry.model_validate(raw_entry)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, folder, CORRECTIONS_FILE, where))
+            continue
+        before = len(problems)
+        if entry.figure_id in seen:
+            problems.append(Problem(folder, CORRECTIONS_FILE, where=where, field="figure_id",
+                                    found=f"a second correction of '{entry.figure_id}'", expected="one correction per figure"))
+        seen.add(entry.figure_id)
+        if entry.figure_id not in figures and (written_ids is None or entry.figure_id in written_ids):
+            continue  # its figure is unreadable or broken, and reported as such
+        _check_correction(entry, figures, folder_path, folder, where, problems)
+        if len(problems) > before:
+            continue
+        amount, quantity, _ = _amount_and_quantity(entry)
+        figure = figures[entry.figure_id]
+        found[entry.figure_id] = {
+            "best_amount_usd": amount if figure.unit in v.MONEY_UNITS else None,
+            "best_quantity": quantity if figure.unit in v.COUNT_UNITS else None,
+            "corrected": True, "correction_basis": entry.basis, "correction_value": float(entry.value),
+            "correction_unit": entry.unit, "correction_value_text": entry.value_text, "correction_note": entry.note,
+            "correction_reasoning": entry.reasoning, "cited_publisher": entry.cited_publisher,
+            "cited_title": entry.cited_title,
+            "cited_date": pd.Timestamp(entry.cited_date) if entry.cited_date else None,
+            "cited_url": entry.cited_url, "correction_evidence_file": entry.evidence_file,
+            "correction_evidence_quote": entry.evidence_quote,
+        }
+    return found
+
+
+def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], folder_path: Path, folder: str,
+                      where: str, problems: list[Problem]) -> None:
+    def problem(field: str, found: str, expected: str) -> None:
+        problems.append(Problem(folder, CORRECTIONS_FILE, where=where, field=field, found=found, expected=expected))
+
+    figure = figures.get(entry.figure_id)
+    if figure is None:
+        problem("figure_id", _describe(entry.figure_id), f"the id of a figure in {FIGURES_FILE}")
+        return
+    if entry.basis not in CORRECTION_BASES:
+        problem("basis", _describe(entry.basis), f"one of {', '.join(CORRECTION_BASES)}")
+    if entry.basis == "cited":
+        for name in ("cited_publisher", "cited_title", "cited_date", "cited_url"):
+            if getattr(entry, name) is None:
+                problem(name, "nothing", "the citation of the source that states the corrected value (basis = cited)")
+    if entry.basis == "inferred" and entry.reasoning is None:
+        problem("reasoning", "nothing", "the reasoning that leads to the corrected value (basis = inferred)")
+    money = {figure.unit in v.MONEY_UNITS, entry.unit in v.MONEY_UNITS}
+    if entry.unit not in v.UNITS:
+        problem("unit", _describe(entry.unit), f"one of {list(v.UNITS)}")
+    elif figure.unit in v.UNITS and len(money) > 1:
+        problem("unit", _describe(entry.unit), f"a unit of the same kind as the figure's '{figure.unit}'")
+    if entry.value < 0:
+        problem("value", _describe(entry.value), "a value >= 0 (not negative)")
+    if entry.unit in v.COUNT_UNITS and isinstance(entry.value, float) and not float(entry.value).is_integer():
+        problem("value", _describe(entry.value), "a whole number for a count")
+    if (entry.evidence_file is None) != (entry.evidence_quote is None):
+        problem("evidence_quote" if entry.evidence_quote is None else "evidence_file", "nothing",
+                "both evidence_file and evidence_quote, or neither")
+    if entry.evidence_file is not None and entry.evidence_quote is not None:
+        evidence = folder_path / entry.evidence_file
+        if "/" in entry.evidence_file or entry.evidence_file.startswith(".") or not evidence.is_file():
+            problem("evidence_file", _describe(entry.evidence_file), "the name of a stored file in the report folder")
+        else:
+            text = normalize(evidence.read_text(encoding="utf-8", errors="replace"))
+            if normalize(entry.evidence_quote) not in text:
+                problem("evidence_quote", _describe(entry.evidence_quote),
+                        f"a passage that occurs verbatim in {entry.evidence_file}")
+            if entry.value_text is not None and normalize(entry.value_text) not in normalize(entry.evidence_quote):
+                problem("value_text", _describe(entry.value_text), "text that occurs in evidence_quote")
 
 
 def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha: object,
@@ -399,8 +537,12 @@ def read_raw(raw_dir: Path) -> tuple[RawReports, list[Problem]]:
         figure_rows += figures
     reports = pd.DataFrame(report_rows, columns=REPORT_COLUMNS)
     figures = pd.DataFrame(figure_rows, columns=FIGURE_COLUMNS)
-    figures["quantity"] = figures["quantity"].astype("Int64")
-    figures["amount_usd"] = figures["amount_usd"].astype("float64")
+    for column in ("quantity", "best_quantity"):
+        figures[column] = figures[column].astype("Int64")
+    for column in ("amount_usd", "best_amount_usd", "correction_value"):
+        figures[column] = figures[column].astype("float64")
+    figures["cited_date"] = pd.to_datetime(figures["cited_date"])
+    figures["corrected"] = figures["corrected"].astype(bool)
     return RawReports(reports=reports, figures=figures), problems
 
 

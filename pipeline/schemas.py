@@ -84,10 +84,50 @@ class FigureSchema(pa.DataFrameModel):
         description="True when the figure states no period of its own and takes the report's.")
     quote: Series[str] = pa.Field(
         str_length={"min_value": 1}, description="The verbatim sentence or clause of the source that states it.")
+    best_amount_usd: Series[float] = pa.Field(
+        nullable=True, ge=0, description="Best estimate in whole US dollars: the correction where there is one, "
+                                         "else amount_usd. NULL for counts.")
+    best_quantity: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, ge=0, description="Best estimate of the count: the correction where there is one, else quantity.")
+    corrected: Series[bool] = pa.Field(description="True when a person recorded a correction of this figure.")
+    correction_basis: Series[str] = pa.Field(
+        nullable=True, isin=["cited", "inferred"],
+        description="cited (another source states the value) or inferred (reasoning); NULL if not corrected.")
+    correction_value: Series[float] = pa.Field(nullable=True, ge=0, description="The corrected value, in correction_unit.")
+    correction_unit: Series[str] = pa.Field(nullable=True, isin=list(v.UNITS), description="Unit of correction_value.")
+    correction_value_text: Series[str] = pa.Field(
+        nullable=True, description="The corrected value as the cited source writes it.")
+    correction_note: Series[str] = pa.Field(nullable=True, description="Why the figure was corrected, in a sentence.")
+    correction_reasoning: Series[str] = pa.Field(
+        nullable=True, description="For an inferred correction: the reasoning that leads to the value.")
+    cited_publisher: Series[str] = pa.Field(nullable=True, description="Publisher of the source a cited correction cites.")
+    cited_title: Series[str] = pa.Field(nullable=True, description="Title of the cited source.")
+    cited_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="Publication date of the cited source.")
+    cited_url: Series[str] = pa.Field(nullable=True, description="Address of the cited source.")
+    correction_evidence_file: Series[str] = pa.Field(
+        nullable=True, description="Stored copy of the evidence in the report folder, if any.")
+    correction_evidence_quote: Series[str] = pa.Field(
+        nullable=True, description="The passage of the evidence file that states the value (verified to occur in it).")
 
     @pa.dataframe_check(description="period_start <= period_end")
     def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
         return df["period_start"] <= df["period_end"]
+
+    @pa.dataframe_check(description="a corrected figure has a basis, value and note; an uncorrected one has none, "
+                                    "and its best estimate is the published value")
+    def correction_complete(cls, df: pd.DataFrame) -> Series[bool]:
+        has = df["corrected"].astype(bool)
+        filled = df["correction_basis"].notna() & df["correction_value"].notna() & df["correction_note"].notna()
+        same = ((df["best_amount_usd"] == df["amount_usd"]) | (df["best_amount_usd"].isna() & df["amount_usd"].isna())) & (
+            (df["best_quantity"] == df["quantity"]).fillna(False) | (df["best_quantity"].isna() & df["quantity"].isna()))
+        return (has & filled) | (~has & df["correction_basis"].isna() & same)
+
+    @pa.dataframe_check(description="a cited correction names publisher, title, date and url; an inferred one gives reasoning")
+    def correction_basis_documented(cls, df: pd.DataFrame) -> Series[bool]:
+        cited = df["correction_basis"] == "cited"
+        inferred = df["correction_basis"] == "inferred"
+        cited_ok = df[["cited_publisher", "cited_title", "cited_date", "cited_url"]].notna().all(axis=1)
+        return (~cited | cited_ok) & (~inferred | df["correction_reasoning"].notna())
 
     @pa.dataframe_check(description="unit allowed for the topic (money for total/channel/trade, count for arms)")
     def unit_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
@@ -133,14 +173,22 @@ class _PeriodRow(pa.DataFrameModel):
 
 
 class ChannelSchema(_PeriodRow):
-    """One row per report, income channel and period (the `channels` table)."""
+    """One row per report, income channel and period (the `channels` table). income_usd is the best
+    estimate; income_usd_as_published is what the report says."""
 
     channel: Series[str] = pa.Field(
         str_matches=v.SNAKE_PATTERN,
         description="cyber, coal_smuggling, overseas_labor, arms_exports, or a new report's own name.")
     figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
-    income_usd: Series[float] = pa.Field(ge=0, description="Income over the period, whole US dollars.")
+    income_usd: Series[float] = pa.Field(
+        ge=0, description="Best estimate of the income over the period, whole US dollars (the correction where "
+                          "there is one, else as published).")
+    income_usd_as_published: Series[float] = pa.Field(
+        ge=0, description="The income as the report states it, whole US dollars.")
     qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+    corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
+    correction_basis: Series[str] = pa.Field(
+        nullable=True, isin=["cited", "inferred"], description="cited or inferred; NULL if not corrected.")
 
     class Config:
         strict = True
@@ -149,13 +197,18 @@ class ChannelSchema(_PeriodRow):
 
 
 class ArmsSchema(_PeriodRow):
-    """One row per report, item shipped and period (the `arms` table)."""
+    """One row per report, item shipped and period (the `arms` table). quantity is the best estimate;
+    quantity_as_published is what the report says."""
 
     item: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
     item_type: Series[str] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
     figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
-    quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Number of items, a whole number.")
+    quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Best estimate of the number of items, whole.")
+    quantity_as_published: Series[pd.Int64Dtype] = pa.Field(ge=0, description="The number as the report states it.")
     qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+    corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
+    correction_basis: Series[str] = pa.Field(
+        nullable=True, isin=["cited", "inferred"], description="cited or inferred; NULL if not corrected.")
 
     class Config:
         strict = True
@@ -164,16 +217,24 @@ class ArmsSchema(_PeriodRow):
 
 
 class DeficitSchema(_PeriodRow):
-    """One row per report that states a trade deficit (the `deficit` table)."""
+    """One row per report that states a trade deficit (the `deficit` table). The four *_usd columns are
+    best estimates; the *_usd_as_published columns are what the report says."""
 
     legal_trade_deficit_usd: Series[float] = pa.Field(
-        ge=0, description="Deficit in legal trade over the period, whole US dollars.")
+        ge=0, description="Best estimate of the deficit in legal trade over the period, whole US dollars.")
     deficit_after_illicit_usd: Series[float] = pa.Field(
-        ge=0, description="The deficit once illicit income is counted, whole US dollars.")
+        ge=0, description="Best estimate of the deficit once illicit income is counted, whole US dollars.")
     implied_illicit_income_usd: Series[float] = pa.Field(
         description="legal_trade_deficit_usd - deficit_after_illicit_usd: the illicit income the two imply.")
     reported_illicit_income_usd: Series[float] = pa.Field(
-        nullable=True, ge=0, description="The report's headline illicit-income total; NULL if it states none.")
+        nullable=True, ge=0, description="Best estimate of the report's headline total; NULL if it states none.")
+    legal_trade_deficit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+    deficit_after_illicit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+    implied_illicit_income_usd_as_published: Series[float] = pa.Field(
+        description="legal minus after, as the report states them.")
+    reported_illicit_income_usd_as_published: Series[float] = pa.Field(
+        nullable=True, ge=0, description="The headline total as the report states it.")
+    corrected: Series[bool] = pa.Field(description="True when any of the row's figures carries a correction.")
     legal_figure_id: Series[str] = pa.Field(description="Figure the legal-trade deficit comes from.")
     after_figure_id: Series[str] = pa.Field(description="Figure the deficit after illicit income comes from.")
     total_figure_id: Series[str] = pa.Field(nullable=True, description="Figure the headline total comes from.")

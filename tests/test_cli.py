@@ -31,7 +31,12 @@ def test_refresh_publishes_prints_a_summary_and_records_the_run(raw_dir, warehou
     for line in ("channels                   4 rows", "arms                       4 rows",
                  "deficit                    1 rows", "figures                   11 rows"):
         assert line in out.stdout
-    assert f"[warn] {SEED_ID} figure_periods_within_report" in out.stdout
+    assert f"report {SEED_ID} (published 2024-09-03)" in out.stdout
+    assert ("reconciliation on its as-published values: 3 warning(s): channels_within_total, deficit_identity, "
+            "no_channel_exceeds_total") in out.stdout
+    assert "reconciliation on its best estimates: no warnings" in out.stdout
+    assert "[warn] deficit_identity: 62.8e9 implied (82.5e9 - 19.7e9) vs 6.3e9 stated: off by a factor of 10" in out.stdout
+    assert "[warn] figure_periods_within_report: 5 figure(s)" in out.stdout
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         runs = instance.get_runs()
         assert [(r.job_name, r.status) for r in runs] == [("refresh_warehouse", dg.DagsterRunStatus.SUCCESS)]

@@ -1,15 +1,21 @@
 -- The `channels` table: one row per report, income channel and period, in whole US dollars.
+-- income_usd is the best estimate (the correction where there is one); income_usd_as_published is
+-- what the report says.
 CREATE OR REPLACE TABLE channels (
-    report_id    VARCHAR NOT NULL,
-    channel      VARCHAR NOT NULL,
-    income_usd   DOUBLE NOT NULL,
-    period_start DATE NOT NULL,
-    period_end   DATE NOT NULL,
-    qualifier    VARCHAR,
-    figure_id    VARCHAR NOT NULL
+    report_id               VARCHAR NOT NULL,
+    channel                 VARCHAR NOT NULL,
+    income_usd              DOUBLE NOT NULL,
+    period_start            DATE NOT NULL,
+    period_end              DATE NOT NULL,
+    income_usd_as_published DOUBLE NOT NULL,
+    corrected               BOOLEAN NOT NULL,
+    correction_basis        VARCHAR,
+    qualifier               VARCHAR,
+    figure_id               VARCHAR NOT NULL
 );
 INSERT INTO channels
-SELECT report_id, subject, amount_usd, period_start, period_end, qualifier, figure_id
+SELECT report_id, subject, best_amount_usd, period_start, period_end, amount_usd, corrected,
+       correction_basis, qualifier, figure_id
 FROM figures
 WHERE topic = 'channel'
 ORDER BY report_id, subject, period_start, period_end;
