@@ -447,6 +447,8 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
                         f"a passage that occurs verbatim in {entry.evidence_file}")
             if entry.value_text is not None and normalize(entry.value_text) not in normalize(entry.evidence_quote):
                 problem("value_text", _describe(entry.value_text), "text that occurs in evidence_quote")
+    if entry.value_text is not None and entry.unit in v.UNITS and _disagrees(entry.value, entry.unit, entry.value_text):
+        problem("value", f"{entry.value} {entry.unit}", f"the number its value_text '{entry.value_text}' states")
 
 
 def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha: object,
@@ -497,18 +499,23 @@ def _provenance_problems(entry: FigureEntry, normalized_source: str | None, fold
     if normalize(entry.value_text) not in quote:
         problems.append(Problem(folder, FIGURES_FILE, where=where, field="value_text",
                                 found=_describe(entry.value_text), expected="text that occurs in the figure's quote"))
-    parsed = parse_value_text(entry.value_text)
-    if parsed is not None and entry.unit in v.UNITS:
-        number, scale = parsed
-        stated = Decimal(repr(entry.value)) * v.MONEY_UNITS.get(entry.unit, Decimal(1))
-        written = number * scale
-        if scale == 1 and entry.unit in v.MONEY_UNITS and v.MONEY_UNITS[entry.unit] != 1:
-            written = number * v.MONEY_UNITS[entry.unit]  # "$13.5" with the scale in the unit only
-        if not math.isclose(float(stated), float(written), rel_tol=1e-9):
-            problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
-                                    found=f"{entry.value} {entry.unit}",
-                                    expected=f"the number its value_text '{entry.value_text}' states"))
+    if entry.unit in v.UNITS and _disagrees(entry.value, entry.unit, entry.value_text):
+        problems.append(Problem(folder, FIGURES_FILE, where=where, field="value", found=f"{entry.value} {entry.unit}",
+                                expected=f"the number its value_text '{entry.value_text}' states"))
     return problems
+
+
+def _disagrees(value: float | int, unit: str, value_text: str) -> bool:
+    """True when value_text is a form we read and states another number than value in unit."""
+    parsed = parse_value_text(value_text)
+    if parsed is None:
+        return False
+    number, scale = parsed
+    stated = Decimal(repr(value)) * v.MONEY_UNITS.get(unit, Decimal(1))
+    written = number * scale
+    if scale == 1 and unit in v.MONEY_UNITS and v.MONEY_UNITS[unit] != 1:
+        written = number * v.MONEY_UNITS[unit]  # "$13.5" with the scale in the unit only
+    return not math.isclose(float(stated), float(written), rel_tol=1e-9)
 
 
 def report_folders(raw_dir: Path) -> list[Path]:

@@ -92,11 +92,22 @@ def channel_names_known(report: pd.Series, figures: pd.DataFrame, basis: str = A
 
 
 def usd(amount: float) -> str:
-    """Whole dollars in the short form the messages use: 52.5e9, 540e6, 1200."""
+    """Whole dollars in the short form the messages use: 52.5e9, 540e6, 12345."""
     for exponent in (12, 9, 6):
-        if abs(amount) >= 10 ** exponent:
-            return f"{amount / 10 ** exponent:.4g}e{exponent}"
-    return f"{amount:.4g}"
+        scaled = float(f"{amount / 10 ** exponent:.4g}")  # round first, so 999.96e6 reads 1e9, not 1000e6
+        if abs(scaled) >= 1:
+            if abs(scaled) >= 1000 and exponent < 12:
+                continue
+            return f"{scaled:g}e{exponent}"
+    return f"{amount:.0f}"
+
+
+def _times(found: float, stated: float) -> str:
+    """8.3x; 1.02x near one, where two digits would read "1x"."""
+    if not stated:
+        return "against a stated 0"
+    ratio = found / stated
+    return f"{ratio:.3g}x" if abs(ratio - 1) < 0.1 else f"{ratio:.2g}x"
 
 
 def diagnose(found: float, stated: float) -> str:
@@ -143,7 +154,7 @@ def channels_within_total(report: pd.Series, figures: pd.DataFrame, basis: str) 
         elif summed > stated * (1 + TOLERANCE):
             passed = False
             hint = diagnose(summed, stated)
-            parts.append(f"channels sum to {usd(summed)}, {summed / stated:.2g}x the stated total {usd(stated)} "
+            parts.append(f"channels sum to {usd(summed)}, {_times(summed, stated)} the stated total {usd(stated)} "
                          f"({span}; {listed}{excluded})" + (f": {hint}" if hint else ""))
         else:
             parts.append(f"channels sum to {usd(summed)}, within the stated total {usd(stated)} "
@@ -165,7 +176,7 @@ def no_channel_exceeds_total(report: pd.Series, figures: pd.DataFrame, basis: st
             if amounts[channel.Index] > stated * (1 + TOLERANCE):
                 hint = diagnose(amounts[channel.Index], stated)
                 over.append(f"{channel.subject} {usd(amounts[channel.Index])} exceeds the stated total "
-                            f"{usd(stated)} ({amounts[channel.Index] / stated:.2g}x)" + (f", {hint}" if hint else ""))
+                            f"{usd(stated)} ({_times(amounts[channel.Index], stated)})" + (f", {hint}" if hint else ""))
     if over:
         return False, f"{len(over)} channel(s) exceed the total on their own: " + "; ".join(over)
     return True, "no channel inside the total's period exceeds the total"
@@ -195,7 +206,7 @@ def deficit_identity(report: pd.Series, figures: pd.DataFrame, basis: str) -> tu
             passed = False
             hint = diagnose(implied, stated)
             parts.append(f"{usd(implied)} implied ({formula}) vs {usd(stated)} stated"
-                         + (f": {hint}" if hint else f", {implied / stated:.2g}x"))
+                         + (f": {hint}" if hint else f", {_times(implied, stated)}"))
         else:
             parts.append(f"{usd(implied)} implied ({formula}) agrees with {usd(stated)} stated "
                          f"(within {TOLERANCE:.0%})")

@@ -305,11 +305,6 @@ def test_value_text_not_in_evidence_quote(raw_dir: Path, seed_dir: Path) -> None
     assert "evidence_quote" in problem.expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pipeline/raw_reports.py _check_correction: a correction's value_text is only checked to occur in its "
-    "evidence_quote, never to state the correction's value (figures get this check via parse_value_text in "
-    "_provenance_problems). value = 1.35 with value_text = '$13.5 billion' (which the evidence quote contains) "
-    "loads, so the stored citation contradicts the corrected value."))
 def test_value_text_that_disagrees_with_the_corrected_value(raw_dir: Path, seed_dir: Path) -> None:
     _edit_block(seed_dir, "cyber-income", 'value_text = "$1.35 billion"', 'value_text = "$13.5 billion"')
     with pytest.raises(RawReportError) as info:

@@ -118,3 +118,12 @@ def test_loading_the_definitions_touches_no_file_in_raw():
     out = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_dg_check_defs_passes(tmp_path):
+    """`dg dev` and `dg check defs` read [tool.dg] from pyproject.toml; a malformed section breaks them."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    out = subprocess.run([str(Path(sys.executable).parent / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "All definitions loaded successfully" in out.stdout + out.stderr
