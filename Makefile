@@ -43,6 +43,7 @@ warehouse: setup
 	$(VENV)/bin/python -m pipeline refresh
 
 test: setup
+	$(VENV)/bin/ruff check pipeline tests
 	$(VENV)/bin/pytest
 
 dev: setup

@@ -60,7 +60,7 @@ def summary(path: Path, out=sys.stdout) -> int:
             for _, check_name, severity, _, _, message in failed:
                 print(f"    [{severity}] {check_name}: {message}", file=out)
         other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and not r[4]]
-        for _, check_name, severity, basis, _, message in other:
+        for _, check_name, severity, _, _, message in other:
             print(f"  [{severity}] {check_name}: {message}", file=out)
         n, cited, inferred = corrections.get(report_id, (0, 0, 0))
         print(f"  corrections: {n} figure(s) corrected ({cited} cited, {inferred} inferred); "

@@ -233,7 +233,8 @@ def _figure_entries(figures_raw: dict, folder: str, lines: dict[str, int],
                                 f"{_describe(figures_raw[key])}", expected="only [[figure]] tables"))
     entries = figures_raw.get("figure")
     if not isinstance(entries, list) or not entries:
-        problems.append(Problem(folder, FIGURES_FILE, field="figure", found=_describe(entries) if entries else "no [[figure]] table (the key 'figure' is missing)",
+        found = _describe(entries) if entries else "no [[figure]] table (the key 'figure' is missing)"
+        problems.append(Problem(folder, FIGURES_FILE, field="figure", found=found,
                                 expected="at least one [[figure]] table"))
         return []
     valid = []

@@ -190,8 +190,8 @@ def deficit_identity(report: pd.Series, figures: pd.DataFrame, basis: str) -> tu
     totals = _totals(figures)
     passed, parts = True, []
     for row in legal.itertuples():
-        same = lambda frame: frame[(frame["period_start"] == row.period_start) & (frame["period_end"] == row.period_end)]
-        pair, total = same(after), same(totals)
+        pair = after[(after["period_start"] == row.period_start) & (after["period_end"] == row.period_end)]
+        total = totals[(totals["period_start"] == row.period_start) & (totals["period_end"] == row.period_end)]
         span = f"{_day(row.period_start)}..{_day(row.period_end)}"
         if pair.empty:
             parts.append(f"no deficit after illicit income for {span}")

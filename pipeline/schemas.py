@@ -134,7 +134,8 @@ class FigureSchema(pa.DataFrameModel):
         # An unknown topic or unit is reported by its own column check, with the accepted list.
         allowed = df["topic"].map(v.TOPIC_UNITS)
         return pd.Series(
-            [not isinstance(a, tuple) or u not in v.UNITS or u in a for a, u in zip(allowed, df["unit_as_published"])],
+            [not isinstance(a, tuple) or u not in v.UNITS or u in a
+             for a, u in zip(allowed, df["unit_as_published"], strict=True)],
             index=df.index)
 
     @pa.dataframe_check(description="money figures carry amount_usd and no quantity; counts the reverse")

@@ -14,17 +14,20 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import assets
-from pipeline.checks import ASSET_CHECKS
 from pipeline.errors import Problem, RawReportError
 from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, RawReports, load_raw
 from pipeline.report_checks import RECONCILIATION_CHECKS
 from pipeline.validation import load_and_check, validate_raw
-from pipeline.warehouse import RawReportsDir, Warehouse
 
 from .conftest import RAW, SEED_ID
+from .helpers import build, find_problem
+from .helpers import edit as _edit
 
 FOLDER = f"raw/{SEED_ID}"
+
+
+def _find(exc: RawReportError, *, file: str = CORRECTIONS_FILE, folder: str = FOLDER, **match) -> Problem:
+    return find_problem(exc, folder=folder, file=file, **match)
 EVIDENCE = "yonhap-wire-2024-09-03.md"
 CITED_URL = "https://www.koreaherald.com/view.php?ud=20240903050185"
 CITED_PUBLISHER = "Yonhap News Agency, republished by The Korea Herald"
@@ -37,14 +40,6 @@ ARMS_COUNT_IDS = ("arms-152mm-shells", "arms-122mm-shells", "arms-kn-23-missiles
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    """Replace `old` (which must occur exactly once) by `new` in a copied file."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} should occur exactly once in {path.name}; the seed changed?"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    assert path.read_text(encoding="utf-8") != text
 
 
 def _block(seed_dir: Path, figure_id: str) -> str:
@@ -69,33 +64,6 @@ def _load_error(raw_dir: Path) -> RawReportError:
         load_raw(raw_dir)
     assert info.value.problems
     return info.value
-
-
-def _find(exc: RawReportError, *, field: str | None, where: str | None, found: str | None = None,
-          expected: str | None = None, file: str = CORRECTIONS_FILE, folder: str = FOLDER) -> Problem:
-    """The problem of exc that matches; its text is in str(exc) and names folder/file/where/field."""
-    message = str(exc)
-    for p in exc.problems:
-        if p.folder != folder or p.file != file:
-            continue
-        if field is not None and p.field != field:
-            continue
-        if where is not None and p.where != where:
-            continue
-        if found is not None and found not in p.found:
-            continue
-        if expected is not None and expected not in p.expected:
-            continue
-        text = str(p)
-        assert text in message
-        assert text.startswith(f"{folder}/{file}")
-        if where:
-            assert where in text
-        if field:
-            assert f"field '{field}'" in text
-        return p
-    pytest.fail(f"no problem with folder={folder!r} file={file!r} field={field!r} where={where!r} "
-                f"found~{found!r} expected~{expected!r} in:\n{message}")
 
 
 def _where(figure_id: str) -> str:
@@ -439,17 +407,7 @@ def test_problems_in_two_corrections_are_all_reported(raw_dir: Path, seed_dir: P
 # ---------------------------------------------------------------------------------------------
 # 3. end to end through Dagster into DuckDB
 
-ALL_ASSETS = [assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse]
 D = dt.date
-
-
-def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*ALL_ASSETS, *ASSET_CHECKS],
-        resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline import assets
 from pipeline.checks import ASSET_CHECKS, CONTRACT, duckdb_cli, schema_check_name
-from pipeline.warehouse import RawReportsDir, Warehouse
 
 from .conftest import SEED_ID, SEED_SHA256
+from .helpers import build
 
-ALL_ASSETS = [assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse]
 D = dt.date
-
-
-def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*ALL_ASSETS, *ASSET_CHECKS],
-        resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
 
 
 @pytest.fixture

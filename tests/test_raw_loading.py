@@ -22,11 +22,15 @@ from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, load_raw
 from pipeline.text import normalize, parse_value_text
 from pipeline.validation import validate_raw
 
-# The same values as tests/conftest.py (not importable as a module under this pytest configuration).
-SEED_ID = "inss-illicit-income-2024-09-03"
-SEED_SHA256 = "2af4a8a4de0bd9d74886c96678754c119367bc15cacb8e8575f32ba4b8252ecf"
+from .conftest import SEED_ID, SEED_SHA256
+from .helpers import edit as _edit
+from .helpers import find_problem
 
 FOLDER = f"raw/{SEED_ID}"
+
+
+def _find(exc: RawReportError, *, file: str, folder: str = FOLDER, **match) -> Problem:
+    return find_problem(exc, folder=folder, file=file, **match)
 SOURCE = "000_7135ed9bf0dced39.txt"
 
 # Unique anchors in the seed's figures.toml (each occurs exactly once).
@@ -35,20 +39,13 @@ CYBER_QUOTE_LINE = (
     'quote = "The report estimates that North Korea has earned approximately $13.5 billion through cyber '
     'activities, which include hacking into financial institutions and cryptocurrency exchanges."\n'
 )
-KN23_BLOCK = 'value = 9\nunit = "count"\nvalue_text = "nine"\nperiod_start = 2023-07-01\nperiod_end = 2024-02-29\nquote = "nine KN-23 missiles"'
+KN23_BLOCK = ('value = 9\nunit = "count"\nvalue_text = "nine"\nperiod_start = 2023-07-01\nperiod_end = 2024-02-29\n'
+              'quote = "nine KN-23 missiles"')
 KN23_QUOTE = 'quote = "nine KN-23 missiles"'
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    """Replace `old` (which must occur exactly once) by `new` in a copied file."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} should occur exactly once in {path.name}; the seed changed?"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    assert path.read_text(encoding="utf-8") != text
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -73,33 +70,6 @@ def _validation_error(raw_dir: Path) -> RawReportError:
     assert info.value.problems
     assert "schemas" in info.value.stage
     return info.value
-
-
-def _find(exc: RawReportError, *, file: str, field: str | None = None, where: str | None = None,
-          found: str | None = None, expected: str | None = None, folder: str = FOLDER) -> Problem:
-    """The problem of exc that matches; its message is in str(exc) and names folder/file/where/field."""
-    message = str(exc)
-    for p in exc.problems:
-        if p.folder != folder or p.file != file:
-            continue
-        if field is not None and p.field != field:
-            continue
-        if where is not None and where not in p.where:
-            continue
-        if found is not None and found not in p.found:
-            continue
-        if expected is not None and expected not in p.expected:
-            continue
-        text = str(p)
-        assert text in message
-        assert text.startswith(f"{folder}/{file}" if file else folder)
-        if where:
-            assert where in text
-        if field:
-            assert f"field '{field}'" in text
-        return p
-    pytest.fail(f"no problem with folder={folder!r} file={file!r} field={field!r} where={where!r} "
-                f"found~{found!r} expected~{expected!r} in:\n{message}")
 
 
 def _figure_where(seed_dir: Path, figure_id: str) -> str:

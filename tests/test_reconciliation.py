@@ -47,7 +47,7 @@ def _result(results: pd.DataFrame, check: str, basis: str = AS_PUBLISHED) -> pd.
 
 def test_seed_has_one_row_per_check_and_basis(seed_results: pd.DataFrame) -> None:
     declared = {(c.name, b) for c in REPORT_CHECKS for b in c.bases}
-    pairs = list(zip(seed_results["check_name"], seed_results["value_basis"]))
+    pairs = list(zip(seed_results["check_name"], seed_results["value_basis"], strict=False))
     assert len(pairs) == len(set(pairs)) == len(declared)
     assert set(pairs) == declared
     assert set(seed_results["report_id"]) == {SEED_ID}

@@ -1,0 +1,61 @@
+"""Helpers the test modules share: building the warehouse through Dagster into a temporary folder,
+editing a copied report, and finding a located problem in a RawReportError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline import assets
+from pipeline.checks import ASSET_CHECKS
+from pipeline.errors import Problem, RawReportError
+from pipeline.warehouse import RawReportsDir, Warehouse
+
+ALL_ASSETS = [assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse]
+
+
+def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
+    """Materialize every asset and check, as the main job does, against the given raw/ and file."""
+    return dg.materialize(
+        [*ALL_ASSETS, *ASSET_CHECKS],
+        resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace `old` (which must occur exactly once) by `new` in a copied file."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} should occur exactly once in {path.name}; the seed changed?"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert path.read_text(encoding="utf-8") != text
+
+
+def find_problem(exc: RawReportError, *, folder: str, file: str, field: str | None = None, where: str | None = None,
+                 found: str | None = None, expected: str | None = None) -> Problem:
+    """The problem of exc that matches; its message is in str(exc) and names folder/file/where/field."""
+    message = str(exc)
+    for p in exc.problems:
+        if p.folder != folder or p.file != file:
+            continue
+        if field is not None and p.field != field:
+            continue
+        if where is not None and where not in p.where:
+            continue
+        if found is not None and found not in p.found:
+            continue
+        if expected is not None and expected not in p.expected:
+            continue
+        text = str(p)
+        assert text in message
+        assert text.startswith(f"{folder}/{file}" if file else folder)
+        if where:
+            assert where in text
+        if field:
+            assert f"field '{field}'" in text
+        return p
+    pytest.fail(f"no problem with folder={folder!r} file={file!r} field={field!r} where={where!r} "
+                f"found~{found!r} expected~{expected!r} in:\n{message}")
