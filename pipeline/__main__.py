@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.warehouse import PROJECT_ROOT, TABLES
+from pipeline.warehouse import PROJECT_ROOT, PUBLISHED
 
 
 def _ensure_dagster_home() -> Path:
@@ -36,7 +36,7 @@ def summary(path: Path, out=sys.stdout) -> int:
     con = duckdb.connect(str(path), read_only=True)
     try:
         print(f"warehouse: {path}", file=out)
-        for table in TABLES:
+        for table in PUBLISHED:
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             print(f"  {table:<20} {rows:>7} rows", file=out)
         reports = con.execute("SELECT report_id, published_on FROM reports ORDER BY published_on, report_id").fetchall()
@@ -96,6 +96,14 @@ def refresh(raw: str | None = None, warehouse: str | None = None) -> int:
         for evaluation in failed_checks:
             print(f"  asset check {evaluation.asset_check_key.to_user_string()} did not pass "
                   f"({evaluation.severity.value})")
+        if result.success:
+            publish = [e for e in result.get_asset_materialization_events()
+                       if e.asset_key.to_user_string() == "published_warehouse"]
+            if publish:
+                metadata = publish[-1].materialization.metadata
+                text = metadata["changes_since_previous"].value
+                print("\nchanges since the previous published warehouse: " + (
+                    text if "\n" not in text and not text.startswith("- ") else "\n" + text.replace("- ", "  ", -1)))
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure and event.step_failure_data and event.step_failure_data.user_failure_data:

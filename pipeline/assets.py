@@ -20,6 +20,10 @@ from pipeline.schemas import (
     ChannelSchema,
     DeficitSchema,
     FigureSchema,
+    LatestArmsSchema,
+    LatestChannelSchema,
+    LatestDeficitSchema,
+    ReportChangeSchema,
     ReportSchema,
     ValidationResultSchema,
     column_schema,
@@ -95,10 +99,10 @@ def _build(warehouse: Warehouse, table: str, **frames: pd.DataFrame) -> dg.Mater
     })
 
 
-def _table_spec(model) -> dict:
+def _table_spec(model, group: str = "warehouse", kind: str = "table") -> dict:
     return {
-        "group_name": "warehouse",
-        "kinds": {"duckdb", "sql"},
+        "group_name": group,
+        "kinds": {"duckdb", "sql", kind},
         "owners": OWNERS,
         "description": (model.__doc__ or "").strip(),
         "metadata": {"dagster/column_schema": column_schema(model)},
@@ -136,7 +140,28 @@ def validation_results(warehouse: Warehouse, validated_figures: RawReports) -> d
     return _build(warehouse, "validation_results", validation_frame=frame)
 
 
-TABLE_ASSETS = [reports, figures, channels, arms, deficit, validation_results]
+@dg.asset(deps=[reports, figures], **_table_spec(ReportChangeSchema, group="history"))
+def report_changes(warehouse: Warehouse) -> dg.MaterializeResult:
+    return _build(warehouse, "report_changes")
+
+
+@dg.asset(deps=[channels, reports], **_table_spec(LatestChannelSchema, group="history", kind="view"))
+def latest_channels(warehouse: Warehouse) -> dg.MaterializeResult:
+    return _build(warehouse, "latest_channels")
+
+
+@dg.asset(deps=[arms, reports], **_table_spec(LatestArmsSchema, group="history", kind="view"))
+def latest_arms(warehouse: Warehouse) -> dg.MaterializeResult:
+    return _build(warehouse, "latest_arms")
+
+
+@dg.asset(deps=[deficit, reports], **_table_spec(LatestDeficitSchema, group="history", kind="view"))
+def latest_deficit(warehouse: Warehouse) -> dg.MaterializeResult:
+    return _build(warehouse, "latest_deficit")
+
+
+TABLE_ASSETS = [reports, figures, channels, arms, deficit, validation_results, report_changes, latest_channels,
+                latest_arms, latest_deficit]
 
 
 @dg.asset(
@@ -151,7 +176,7 @@ TABLE_ASSETS = [reports, figures, channels, arms, deficit, validation_results]
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     try:
-        counts = warehouse.publish(context.run.run_id)
+        counts, changes = warehouse.publish(context.run.run_id)
     except PublishError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     path = warehouse.published_path
@@ -161,4 +186,8 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
         "storage_version": PUBLISHED_STORAGE_VERSION,
         "row_counts": dg.MetadataValue.json(counts),
         "dagster/row_count": sum(counts.values()),
+        "changes_since_previous": dg.MetadataValue.md(
+            "first publication" if changes is None
+            else "\n".join(f"- {line}" for line in changes) or "nothing changed"),
+        "changed_items": -1 if changes is None else len(changes),
     })

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline import assets
+from pipeline.automation import daily_refresh, raw_reports_sensor
 from pipeline.checks import ASSET_CHECKS
-from pipeline.jobs import daily_refresh, refresh_warehouse
+from pipeline.jobs import refresh_warehouse
 from pipeline.warehouse import RawReportsDir, Warehouse
 
 defs = dg.Definitions(
@@ -18,6 +19,7 @@ defs = dg.Definitions(
     asset_checks=ASSET_CHECKS,
     jobs=[refresh_warehouse],
     schedules=[daily_refresh],
+    sensors=[raw_reports_sensor],
     resources={"raw": RawReportsDir(), "warehouse": Warehouse()},
     # One process per run: the table assets share one DuckDB staging file, which has one writer at
     # a time, and a run of small steps is dominated by process start-up otherwise.

@@ -263,6 +263,100 @@ class ValidationResultSchema(pa.DataFrameModel):
         unique = ["report_id", "check_name", "value_basis"]
 
 
+class _Latest(pa.DataFrameModel):
+    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="The report the value comes from.")
+    published_on: Series[pd.Timestamp] = pa.Field(description="When that report was published.")
+    publisher: Series[str] = pa.Field(description="Who published it.")
+    series: Series[str] = pa.Field(description="The series it belongs to.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the value covers.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the value covers.")
+    corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
+
+
+class LatestChannelSchema(_Latest):
+    """View `latest_channels`: for each channel, the value from the most recently published report that
+    states it (the current numbers, in one query)."""
+
+    channel: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The income channel.")
+    income_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
+    income_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+    correction_basis: Series[str] = pa.Field(nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
+    figure_id: Series[str] = pa.Field(description="The figure in `figures` the value comes from.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["channel", "period_start", "period_end"]
+
+
+class LatestArmsSchema(_Latest):
+    """View `latest_arms`: for each item, the count from the most recently published report that states it."""
+
+    item: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped.")
+    item_type: Series[str] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
+    quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Best estimate of the count.")
+    quantity_as_published: Series[pd.Int64Dtype] = pa.Field(ge=0, description="As the report states it.")
+    figure_id: Series[str] = pa.Field(description="The figure in `figures` the value comes from.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["item", "period_start", "period_end"]
+
+
+class LatestDeficitSchema(_Latest):
+    """View `latest_deficit`: the trade deficit of the most recently published report that states one."""
+
+    legal_trade_deficit_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
+    deficit_after_illicit_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
+    implied_illicit_income_usd: Series[float] = pa.Field(description="Legal minus after (best estimates).")
+    reported_illicit_income_usd: Series[float] = pa.Field(nullable=True, ge=0, description="The report's total.")
+    legal_trade_deficit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+    deficit_after_illicit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "period_start", "period_end"]
+
+
+class ReportChangeSchema(pa.DataFrameModel):
+    """Table `report_changes`: for reports of one series, each figure that changed from one edition to
+    the next, with old and new value and the absolute and relative change; new and dropped figures too."""
+
+    series: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="The series both editions belong to.")
+    old_report_id: Series[str] = pa.Field(description="The earlier edition.")
+    new_report_id: Series[str] = pa.Field(description="The next edition.")
+    old_published_on: Series[pd.Timestamp] = pa.Field(description="When the earlier edition was published.")
+    new_published_on: Series[pd.Timestamp] = pa.Field(description="When the next edition was published.")
+    change: Series[str] = pa.Field(isin=["changed", "new", "dropped"], description="changed, new or dropped.")
+    topic: Series[str] = pa.Field(isin=list(v.TOPICS), description="The figure's topic.")
+    subject: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The figure's subject.")
+    unit: Series[str] = pa.Field(isin=["USD", "count"], description="USD (whole dollars) or count.")
+    old_value: Series[float] = pa.Field(nullable=True, description="As published in the earlier edition.")
+    new_value: Series[float] = pa.Field(nullable=True, description="As published in the next edition.")
+    abs_change: Series[float] = pa.Field(nullable=True, description="new_value - old_value.")
+    rel_change: Series[float] = pa.Field(nullable=True, description="abs_change / old_value (NULL if old is 0).")
+    old_best_value: Series[float] = pa.Field(nullable=True, description="Best estimate in the earlier edition.")
+    new_best_value: Series[float] = pa.Field(nullable=True, description="Best estimate in the next edition.")
+    old_period_start: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the earlier figure.")
+    old_period_end: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the earlier figure.")
+    new_period_start: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the next figure.")
+    new_period_end: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the next figure.")
+    old_figure_id: Series[str] = pa.Field(nullable=True, description="The figure in the earlier edition.")
+    new_figure_id: Series[str] = pa.Field(nullable=True, description="The figure in the next edition.")
+
+    @pa.dataframe_check(description="new rows have only a new side, dropped rows only an old side")
+    def sides_match_change(cls, df: pd.DataFrame) -> Series[bool]:
+        has_old, has_new = df["old_figure_id"].notna(), df["new_figure_id"].notna()
+        return ((df["change"] == "new") & ~has_old & has_new) | ((df["change"] == "dropped") & has_old & ~has_new) | (
+            (df["change"] == "changed") & has_old & has_new)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
 TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "reports": ReportSchema,
     "figures": FigureSchema,
@@ -270,6 +364,10 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "arms": ArmsSchema,
     "deficit": DeficitSchema,
     "validation_results": ValidationResultSchema,
+    "report_changes": ReportChangeSchema,
+    "latest_channels": LatestChannelSchema,
+    "latest_arms": LatestArmsSchema,
+    "latest_deficit": LatestDeficitSchema,
 }
 
 

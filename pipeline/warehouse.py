@@ -21,12 +21,15 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipeline.changes import diff_warehouses
 from pipeline.errors import PublishError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
 PUBLISHED_STORAGE_VERSION = "v1.3.0"
-TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results")
+TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results", "report_changes")
+VIEWS = ("latest_channels", "latest_arms", "latest_deficit")
+PUBLISHED = TABLES + VIEWS
 
 
 def sql(name: str) -> str:
@@ -90,11 +93,12 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def publish(self, run_id: str) -> dict[str, int]:
+    def publish(self, run_id: str) -> tuple[dict[str, int], list[str] | None]:
         """Copy staging into a new file beside the published one, audit it, then swap it in.
 
-        Returns row counts per table. On any failure the published file is untouched and the
-        temporary file is removed.
+        Returns row counts per table and view, and what changed against the file it replaced (None
+        when there was none). On any failure the published file is untouched and the temporary file
+        is removed.
         """
         published = self.published_path
         published.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +106,7 @@ class Warehouse(dg.ConfigurableResource):
         tmp.unlink(missing_ok=True)
         try:
             with self.read_staging() as staging_con:
-                expected = {t: staging_con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+                expected = {t: staging_con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in PUBLISHED}
             con = duckdb.connect(":memory:")
             try:
                 con.execute("ATTACH ? AS staging (READ_ONLY)", [str(self.staging_path)])
@@ -116,6 +120,7 @@ class Warehouse(dg.ConfigurableResource):
             counts = self._audit(tmp, expected)
             # A writer holding the published file would see it vanish under it: wait for it to go.
             self._wait_for_no_writer(published)
+            changes = diff_warehouses(published, tmp) if published.exists() else None
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, published)
@@ -126,10 +131,18 @@ class Warehouse(dg.ConfigurableResource):
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
-            return counts
+            self._remove_stale_temporaries(keep=tmp)
+            return counts, changes
         finally:
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+
+    def _remove_stale_temporaries(self, keep: Path, older_than_seconds: float = 3600) -> None:
+        """Temporary files of refreshes that were killed half-way (never the published file)."""
+        cutoff = time.time() - older_than_seconds
+        for path in self.published_path.parent.glob(f".{self.published_path.name}.*.tmp*"):
+            if path != keep and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
 
     def _audit(self, path: Path, expected: dict[str, int]) -> dict[str, int]:
         """The new file opens read-only, holds every table, and as many rows as staging."""
@@ -137,10 +150,11 @@ class Warehouse(dg.ConfigurableResource):
         try:
             have = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-            missing = [t for t in TABLES if t not in have]
+            missing = [t for t in PUBLISHED if t not in have]
             if missing:
-                raise PublishError(f"the new warehouse lacks table(s) {', '.join(missing)}; nothing was published")
-            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+                raise PublishError(f"the new warehouse lacks table(s) or view(s) {', '.join(missing)}; "
+                                   "nothing was published")
+            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in PUBLISHED}
         finally:
             con.close()
         if counts != expected:

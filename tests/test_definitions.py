@@ -24,6 +24,10 @@ GROUPS = {
     "arms": "warehouse",
     "deficit": "warehouse",
     "validation_results": "warehouse",
+    "report_changes": "history",
+    "latest_channels": "history",
+    "latest_arms": "history",
+    "latest_deficit": "history",
     "published_warehouse": "publish",
 }
 
@@ -47,6 +51,10 @@ def test_lineage_runs_from_raw_to_the_published_file():
     assert parents("validated_figures") == {"raw_reports"}
     assert parents("reports") == parents("figures") == parents("validation_results") == {"validated_figures"}
     assert parents("channels") == parents("arms") == parents("deficit") == {"figures"}
+    assert parents("report_changes") == {"reports", "figures"}
+    assert parents("latest_channels") == {"channels", "reports"}
+    assert parents("latest_arms") == {"arms", "reports"}
+    assert parents("latest_deficit") == {"deficit", "reports"}
     assert parents("published_warehouse") == set(TABLE_SCHEMAS)
 
 
@@ -85,13 +93,17 @@ def test_asset_checks():
     assert blocking == {f"{table}:{table}_matches_schema" for table in TABLE_SCHEMAS}
 
 
-def test_job_and_schedule():
+def test_job_schedule_and_sensor():
     job = defs.resolve_job_def("refresh_warehouse")
     assert job.executor_def.name == "in_process"
     schedule = defs.resolve_schedule_def("daily_refresh")
     assert schedule.job_name == "refresh_warehouse"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.cron_schedule == "0 6 * * *"  # [tool.illicit-income] refresh_cron in pyproject.toml
+    sensor = defs.resolve_sensor_def("raw_reports_sensor")
+    assert sensor.job_name == "refresh_warehouse"
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.minimum_interval_seconds <= 30
 
 
 def test_definitions_validate_with_the_cli(tmp_path):

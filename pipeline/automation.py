@@ -1,0 +1,110 @@
+"""When the warehouse refreshes by itself: a sensor on raw/ and a daily schedule, both running by
+default, both launching the one job that builds and publishes everything (write, audit, publish).
+
+Why a classic sensor and schedule rather than declarative automation: Dagster recommends sensors for
+event-driven work such as "the arrival of a new file", and declarative automation for conditions on
+the asset graph. The trigger here is a change in files Dagster does not manage, and the refresh must
+run as one unit (every table rebuilt, then one atomic publish), which a job expresses; automation
+conditions are evaluated per asset and could materialize a subset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.jobs import refresh_warehouse
+from pipeline.settings import refresh_cron
+from pipeline.warehouse import RawReportsDir
+
+CURSOR_VERSION = 1
+
+
+def scan_raw(raw_dir: Path, previous: dict[str, list]) -> dict[str, list]:
+    """{relative path: [size, mtime_ns, sha256 prefix]} for every file of every report folder.
+
+    A file whose size and mtime are those of `previous` keeps its recorded hash; only new or touched
+    files are read, so an unchanged raw/ of thousands of reports costs one stat per file.
+    """
+    state: dict[str, list] = {}
+    if not raw_dir.is_dir():
+        return state
+    for folder in sorted(os.scandir(raw_dir), key=lambda e: e.name):
+        if not folder.is_dir() or folder.name.startswith((".", "_")):
+            continue
+        for root, dirs, files in os.walk(folder.path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                path = os.path.join(root, name)
+                stat = os.stat(path)
+                rel = os.path.relpath(path, raw_dir).replace(os.sep, "/")
+                known = previous.get(rel)
+                if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+                    state[rel] = known
+                    continue
+                digest = hashlib.sha256()
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                state[rel] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()[:16]]
+    return state
+
+
+def describe_changes(old: dict[str, list], new: dict[str, list]) -> list[str]:
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    edited = sorted(p for p in set(old) & set(new) if old[p][2] != new[p][2])
+    return [f"added {p}" for p in added] + [f"removed {p}" for p in removed] + [f"changed {p}" for p in edited]
+
+
+def _content_digest(state: dict[str, list]) -> str:
+    lines = "\n".join(f"{path} {entry[2]}" for path, entry in sorted(state.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+@dg.sensor(
+    name="raw_reports_sensor",
+    job=refresh_warehouse,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches raw/: a new report folder, or a changed, added or removed file in one, starts a "
+                "refresh within about 10-30 seconds. Its cursor records each file's size, mtime and hash, so an "
+                "unchanged raw/ starts nothing and a touched-but-identical file is not a change.",
+)
+def raw_reports_sensor(context: dg.SensorEvaluationContext, raw: RawReportsDir):
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    previous = cursor.get("files", {}) if cursor.get("v") == CURSOR_VERSION else {}
+    state = scan_raw(raw.resolved, previous)
+    digest = _content_digest(state)
+    if cursor.get("v") == CURSOR_VERSION and digest == cursor.get("digest"):
+        if state != previous:  # touched but identical: remember the new mtimes, start nothing
+            context.update_cursor(json.dumps({**cursor, "files": state}, separators=(",", ":")))
+        return dg.SkipReason(f"raw/ unchanged: {len(state)} files")
+    generation = int(cursor.get("generation", 0)) + 1
+    changes = describe_changes(previous, state) if cursor else ["first evaluation: raw/ not seen before"]
+    context.log.info("raw/ changed: %s", "; ".join(changes[:50]))
+    context.update_cursor(json.dumps(
+        {"v": CURSOR_VERSION, "generation": generation, "digest": digest, "files": state}, separators=(",", ":")))
+    return dg.RunRequest(
+        # unique per change, so that going back to an earlier raw/ still refreshes
+        run_key=f"raw-{generation}-{digest[:16]}",
+        tags={"trigger": "raw_reports_sensor", "raw_digest": digest[:16],
+              "raw_changes": "; ".join(changes[:5])[:200]},
+    )
+
+
+daily_refresh = dg.ScheduleDefinition(
+    name="daily_refresh",
+    job=refresh_warehouse,
+    cron_schedule=refresh_cron(),
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Refreshes the warehouse every day (time set by [tool.illicit-income] refresh_cron in pyproject.toml, "
+                "UTC), so that corrections and new reports in raw/ are published even when no one is watching.",
+)
