@@ -42,16 +42,19 @@ def scan_raw(raw_dir: Path, previous: dict[str, list]) -> dict[str, list]:
                 if name.startswith("."):
                     continue
                 path = os.path.join(root, name)
-                stat = os.stat(path)
                 rel = os.path.relpath(path, raw_dir).replace(os.sep, "/")
-                known = previous.get(rel)
-                if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-                    state[rel] = known
-                    continue
-                digest = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        digest.update(block)
+                try:
+                    stat = os.stat(path)
+                    known = previous.get(rel)
+                    if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+                        state[rel] = known
+                        continue
+                    digest = hashlib.sha256()
+                    with open(path, "rb") as handle:
+                        for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                            digest.update(block)
+                except FileNotFoundError:
+                    continue  # removed while we looked: the next tick sees it gone
                 state[rel] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()[:16]]
     return state
 

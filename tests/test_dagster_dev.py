@@ -4,16 +4,21 @@ DAGSTER_HOME. Everything started here is stopped here (the whole process group).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipeline.schemas import TABLE_SCHEMAS
@@ -50,47 +55,18 @@ def _wait_for_location(port: int, deadline: float) -> None:
     raise AssertionError(f"dagster dev did not serve the code location in time: {last}")
 
 
-def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, warehouse_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    refresh = subprocess.run(
-        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert refresh.returncode == 0, refresh.stdout + refresh.stderr
-
+@contextlib.contextmanager
+def dagster_dev(cwd: Path, env: dict, log_path: Path):
+    """`dagster dev` on a free loopback port, in its own process group; the whole group is stopped after."""
     port = _free_port()
-    workdir = tmp_path / "cwd"  # no .env here, so DAGSTER_HOME above is the one used
-    workdir.mkdir()
-    log = open(tmp_path / "dagster-dev.log", "w")
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
          "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_location(port, time.monotonic() + 180)
-        data = _graphql(port, """{
-            assetNodes { assetKey { path } groupName hasAssetChecks }
-            assetCheckExecutions: runsOrError { ... on Runs { results { jobName status } } }
-        }""")
-        keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
-        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", *TABLE_SCHEMAS}
-        assert keys["channels"] == "warehouse"
-        runs = data["assetCheckExecutions"]["results"]
-        assert [(r["jobName"], r["status"]) for r in runs] == [("refresh_warehouse", "SUCCESS")]
-
-        checks = _graphql(port, """{ assetNodes(assetKeys: [{path: ["channels"]}]) {
-            assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }""")
-        names = {(c["name"], c["blocking"]) for c in checks["assetNodes"][0]["assetChecksOrError"]["checks"]}
-        assert names == {("channels_matches_schema", True)}
-
-        repo = """repositoriesOrError { ... on RepositoryConnection { nodes {
-            name schedules { name scheduleState { status } } jobs { name } } } }"""
-        nodes = _graphql(port, "{ " + repo + " }")["repositoriesOrError"]["nodes"]
-        schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
-        assert schedules == {"daily_refresh": "RUNNING"}
-        assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
+        yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -103,3 +79,133 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
             pass
         proc.wait(timeout=20)
         log.close()
+
+
+def _runs(port: int) -> list[dict]:
+    data = _graphql(port, "{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }")
+    return data["runsOrError"]["results"]
+
+
+def _wait_for_runs(port: int, count: int, timeout: float) -> list[dict]:
+    """Until `count` runs have ended (success or failure); returns them, newest first."""
+    deadline = time.monotonic() + timeout
+    runs: list[dict] = []
+    while time.monotonic() < deadline:
+        runs = _runs(port)
+        ended = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+        if len(ended) >= count:
+            return ended
+        time.sleep(2)
+    raise AssertionError(f"only {runs} after {timeout} s")
+
+
+def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, warehouse_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    refresh = subprocess.run(
+        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert refresh.returncode == 0, refresh.stdout + refresh.stderr
+
+    workdir = tmp_path / "cwd"  # no .env here, so DAGSTER_HOME above is the one used
+    workdir.mkdir()
+    with dagster_dev(workdir, env, tmp_path / "dagster-dev.log") as port:
+        data = _graphql(port, "{ assetNodes { assetKey { path } groupName hasAssetChecks } }")
+        keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
+        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", *TABLE_SCHEMAS}
+        assert keys["channels"] == "warehouse"
+        cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
+        assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
+
+        checks = _graphql(port, """{ assetNodes(assetKeys: [{path: ["channels"]}]) {
+            assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }""")
+        names = {(c["name"], c["blocking"]) for c in checks["assetNodes"][0]["assetChecksOrError"]["checks"]}
+        assert names == {("channels_matches_schema", True)}
+
+        repo = """repositoriesOrError { ... on RepositoryConnection { nodes {
+            name schedules { name scheduleState { status } } sensors { name sensorState { status } } jobs { name } } } }"""
+        nodes = _graphql(port, "{ " + repo + " }")["repositoriesOrError"]["nodes"]
+        schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
+        sensors = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
+        assert schedules == {"daily_refresh": "RUNNING"}
+        assert sensors == {"raw_reports_sensor": "RUNNING"}
+        assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
+
+
+CYBER_ONLY_SOURCE = "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025, the firm said.\n"
+
+
+def _add_cyber_only_report(raw: Path) -> str:
+    folder = raw / "chain-firm-crypto-2026-01-15"
+    folder.mkdir()
+    (folder / "source.txt").write_text(CYBER_ONLY_SOURCE, encoding="utf-8")
+    sha = hashlib.sha256(CYBER_ONLY_SOURCE.encode()).hexdigest()
+    (folder / "report.toml").write_text(textwrap.dedent(f"""\
+        title = "Crypto crime mid-year update"
+        publisher = "A chain-analysis firm"
+        published_on = 2026-01-15
+        series = "chain-firm-crypto"
+        period_start = 2025-01-01
+        period_end = 2025-12-31
+        source_file = "source.txt"
+        source_sha256 = "{sha}"
+        """), encoding="utf-8")
+    (folder / "figures.toml").write_text(textwrap.dedent("""\
+        [[figure]]
+        id = "cyber-income"
+        topic = "channel"
+        subject = "cyber"
+        value = 1.2
+        unit = "USD billion"
+        value_text = "$1.2 billion"
+        qualifier = "about"
+        quote = "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025"
+        """), encoding="utf-8")
+    return folder.name
+
+
+def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
+    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
+    saved into raw/ is published by the sensor's run, with no one starting anything."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
+    # the copy's `pipeline` package comes first, so its paths (raw/, warehouse/) are the copy's
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    published = project / "warehouse" / "illicit_income.duckdb"
+
+    with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
+        # the sensor's first tick sees raw/ for the first time and refreshes once
+        first = _wait_for_runs(port, 1, timeout=240)
+        assert [(r["jobName"], r["status"]) for r in first] == [("refresh_warehouse", "SUCCESS")]
+        assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in first[0]["tags"]
+        before = duckdb.connect(str(published), read_only=True)
+        assert before.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
+        before.close()
+
+        report_id = _add_cyber_only_report(project / "raw")
+        saved = time.monotonic()
+        runs = _wait_for_runs(port, 2, timeout=240)
+        assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
+        seconds = time.monotonic() - saved
+
+        # a third tick with raw/ unchanged starts nothing
+        time.sleep(25)
+        assert len(_runs(port)) == 2
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        assert con.execute("SELECT report_id FROM reports ORDER BY report_id").fetchall() == [
+            (report_id,), ("inss-illicit-income-2024-09-03",)]
+        assert con.execute("SELECT report_id, income_usd FROM latest_channels WHERE channel = 'cyber'").fetchall() == [
+            (report_id, 1_200_000_000.0)]
+    finally:
+        con.close()
+    print(f"report saved -> sensor run finished in {seconds:.0f} s")
