@@ -165,6 +165,10 @@ def _read_small_text(path: Path, folder: str, problems: list[Problem], limit: in
 def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> dict | None:
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        problems.append(Problem(folder, name, found="tables or arrays nested too deeply to read",
+                                expected="a flat TOML file of [[figure]] / key = value lines"))
+        return None
     except tomllib.TOMLDecodeError as exc:
         # Python 3.11's TOMLDecodeError has no lineno attribute; the line is in its message.
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
@@ -252,14 +256,19 @@ def _figure_entries(figures_raw: dict, folder: str, lines: dict[str, int],
     return valid
 
 
-def _amount_and_quantity(entry: FigureEntry) -> tuple[float | None, int | None, str | None]:
+def _amount_and_quantity(entry: FigureEntry | CorrectionEntry) -> tuple[float | None, int | None, str | None]:
     """(amount_usd, quantity, problem) for one figure's value and unit."""
     if entry.unit in v.MONEY_UNITS:
         dollars = Decimal(repr(entry.value)) * v.MONEY_UNITS[entry.unit]
+        if abs(dollars) > v.MAX_AMOUNT_USD:
+            return None, None, (f"an amount of at most {v.MAX_AMOUNT_USD:.0e} US dollars (a figure larger than that is "
+                                "a typo or a wrong unit)")
         return float(round(dollars)), None, None
     if entry.unit in v.COUNT_UNITS:
         if isinstance(entry.value, float) and not float(entry.value).is_integer():
             return None, None, "a whole number for a count"
+        if abs(entry.value) > v.MAX_QUANTITY:
+            return None, None, f"a count of at most {v.MAX_QUANTITY:.0e}"
         return None, int(entry.value), None
     return None, None, None  # an unknown unit is the schema's to report, with the accepted list
 
@@ -392,7 +401,11 @@ def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureE
         _check_correction(entry, figures, folder_path, folder, where, problems)
         if len(problems) > before:
             continue
-        amount, quantity, _ = _amount_and_quantity(entry)
+        amount, quantity, value_problem = _amount_and_quantity(entry)
+        if value_problem:
+            problems.append(Problem(folder, CORRECTIONS_FILE, where=where, field="value", found=_describe(entry.value),
+                                    expected=value_problem))
+            continue
         figure = figures[entry.figure_id]
         found[entry.figure_id] = {
             "best_amount_usd": amount if figure.unit in v.MONEY_UNITS else None,

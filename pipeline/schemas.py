@@ -129,6 +129,10 @@ class FigureSchema(pa.DataFrameModel):
         cited_ok = df[["cited_publisher", "cited_title", "cited_date", "cited_url"]].notna().all(axis=1)
         return (~cited | cited_ok) & (~inferred | df["correction_reasoning"].notna())
 
+    @pa.dataframe_check(description="a value above zero: zero is meaningless for a total, a channel or a count")
+    def positive_where_zero_is_meaningless(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df["topic"].isin(v.POSITIVE_TOPICS) | (df["value_as_published"] != 0)
+
     @pa.dataframe_check(description="unit allowed for the topic (money for total/channel/trade, count for arms)")
     def unit_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
         # An unknown topic or unit is reported by its own column check, with the accepted list.

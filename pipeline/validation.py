@@ -80,6 +80,10 @@ def failure_problems(exc: pa.errors.SchemaErrors, model: type[pa.DataFrameModel]
 def _show(value: object) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "empty"
+    if hasattr(value, "item"):  # numpy scalars print as np.float64(...) otherwise
+        value = value.item()
     return repr(value)
 
 
@@ -90,6 +94,7 @@ def _dataframe_checks(model: type[pa.DataFrameModel]) -> dict[str, pa.Check]:
 
 _CHECK_COLUMNS = {
     "period_ordered": ("period_start", "period_end"),
+    "positive_where_zero_is_meaningless": ("topic", "value_as_published"),
     "period_plausible": ("period_start", "period_end"),
     "unit_fits_topic": ("topic", "unit_as_published"),
     "amount_or_quantity": ("unit_as_published", "amount_usd", "quantity"),
@@ -102,6 +107,7 @@ _CHECK_COLUMNS = {
 def _check_columns(check: str) -> str:
     return {
         "period_ordered": "period_start, period_end",
+        "positive_where_zero_is_meaningless": "value",
         "period_plausible": "period_start, period_end",
         "unit_fits_topic": "unit",
         "amount_or_quantity": "value, unit",
@@ -113,6 +119,17 @@ def _check_columns(check: str) -> str:
 
 # Loaded-frame column -> the field a person writes in figures.toml / report.toml.
 _FIGURE_FIELD = {"figure_id": "id", "value_as_published": "value", "unit_as_published": "unit"}
+
+
+_DERIVED_FROM_VALUE = ("amount_usd", "quantity", "value, unit")
+
+
+def _currency_hint(problem: Problem) -> str:
+    match = re.match(r"'([A-Z]{3})\b", problem.found)
+    if problem.field in ("unit_as_published", "unit") and match and match.group(1) != "USD":
+        return (f"; {match.group(1)} is not US dollars: the warehouse holds USD only, so enter the US-dollar figure "
+                "the report itself states (the pipeline applies no exchange rate of its own)")
+    return ""
 
 
 def validate_raw(raw: RawReports, raw_dir_name: str = "raw") -> RawReports:
@@ -143,12 +160,12 @@ def validate_raw(raw: RawReports, raw_dir_name: str = "raw") -> RawReports:
         validated_figures = FigureSchema.validate(figures, lazy=True)
     except pa.errors.SchemaErrors as exc:
         found = failure_problems(exc, FigureSchema, locate_figure, figures)
-        renamed = [Problem(p.folder, p.file, p.where, _FIGURE_FIELD.get(p.field, p.field), p.found, p.expected)
-                   for p in found]
+        renamed = [Problem(p.folder, p.file, p.where, _FIGURE_FIELD.get(p.field, p.field), p.found,
+                           p.expected + _currency_hint(p)) for p in found]
         # amount_usd and quantity are derived from value: when value itself is reported, they add nothing.
         value_wrong = {(p.folder, p.where) for p in renamed if p.field == "value"}
         problems += list(dict.fromkeys(p for p in renamed if not (
-            p.field in ("amount_usd", "quantity") and (p.folder, p.where) in value_wrong)))
+            p.field in _DERIVED_FROM_VALUE and (p.folder, p.where) in value_wrong)))
     if problems:
         raise RawReportError(problems, stage="validating raw reports against the schemas")
     return RawReports(reports=validated_reports, figures=validated_figures)
@@ -178,6 +195,9 @@ def load_and_check(raw_dir) -> RawReports:
             try:
                 validate_raw(loaded)
             except RawReportError as schema_errors:
-                problems += schema_errors.problems
+                # a value the loader already refused is not reported again through what derives from it
+                value_wrong = {(p.folder, p.where.split(" (line")[0]) for p in problems if p.field == "value"}
+                problems += [p for p in schema_errors.problems if not (
+                    p.field in _DERIVED_FROM_VALUE and (p.folder, p.where) in value_wrong)]
         raise RawReportError(problems)
     return loaded

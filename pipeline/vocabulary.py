@@ -49,6 +49,13 @@ ITEM_TYPES = ("artillery_shell", "missile", "rocket", "rocket_launcher", "small_
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SNAKE_PATTERN = r"^[a-z0-9]+(?:_[a-z0-9]+)*$"
 
+# Topics where a figure of zero means nothing (no report states "$0 of illicit income" or "0 shells"
+# as a finding); a trade deficit may be zero.
+POSITIVE_TOPICS = ("total", "channel", "arms")
+# Bounds that catch typos and wrong units: North Korea's whole economy is tens of billions of dollars.
+MAX_AMOUNT_USD = 10**13
+MAX_QUANTITY = 10**10
+
 # Periods a report about this subject can plausibly cover.
 EARLIEST_PERIOD_YEAR = 1945
 LATEST_PERIOD_YEAR = 2100
