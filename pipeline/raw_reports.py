@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
+import rtoml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from pipeline import vocabulary as v
@@ -163,31 +163,38 @@ def _read_small_text(path: Path, folder: str, problems: list[Problem], limit: in
 
 
 def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> dict | None:
+    """A TOML document as plain data (rtoml: no object construction, no code), or None with a
+    problem naming the line and column of the error."""
     try:
-        return tomllib.loads(text)
-    except RecursionError:
-        problems.append(Problem(folder, name, found="tables or arrays nested too deeply to read",
-                                expected="a flat TOML file of [[figure]] / key = value lines"))
-        return None
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11's TOMLDecodeError has no lineno attribute; the line is in its message.
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        return rtoml.loads(text)
+    except rtoml.TomlParsingError as exc:
+        message = str(exc).strip()
+        match = re.search(r"at line (\d+) column (\d+)", message)
         where = f"line {match.group(1)}" if match else ""
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        reason = re.sub(r"\s*at line \d+ column \d+", "", message).splitlines()[0]
         if match:
-            reason += f" at column {match.group(2)}"
-        problems.append(Problem(folder, name, where=where, found=f"invalid TOML ({reason})",
-                                expected="a valid TOML file (a stray or missing quote, bracket or '=' is the usual cause)"))
+            reason += f", at column {match.group(2)}"
+        if "recurs" in reason:
+            problems.append(Problem(folder, name, where=where, found="tables or arrays nested too deeply to read",
+                                    expected="a flat TOML file of [[figure]] / key = value lines"))
+        else:
+            problems.append(Problem(folder, name, where=where, found=f"invalid TOML ({reason})",
+                                    expected="a valid TOML file (a stray or missing quote, bracket or '=' is the "
+                                             "usual cause)"))
         return None
+
+
+_ID_LINE = re.compile(r"""^[ \t]*id[ \t]*=[ \t]*["']([^"'\n]*)["']""", re.MULTILINE)
 
 
 def _figure_lines(text: str) -> dict[str, int]:
     """Line of each `id = "..."` in figures.toml, so messages can point at the line."""
     lines: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = re.match(r'\s*id\s*=\s*["\']([^"\']*)["\']', line)
-        if match:
-            lines.setdefault(match.group(1), number)
+    line, last = 1, 0
+    for match in _ID_LINE.finditer(text):
+        line += text.count("\n", last, match.start())
+        last = match.start()
+        lines.setdefault(match.group(1), line)
     return lines
 
 

@@ -13,12 +13,13 @@ _TRANSLATE = str.maketrans({
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u00a0": " ", "\u202f": " ", "\u2009": " ",
 })
-_SPACE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
     """Compare-form of a text: NFC, typographic quotes and dashes made plain, white space collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_TRANSLATE)).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
+    return " ".join(text.split())
 
 
 _WORDS = {
