@@ -23,6 +23,9 @@ def _ensure_dagster_home() -> Path:
     return Path(home)
 
 
+SHOW_REPORTS = 20  # reports listed in full at the end of a refresh; the rest are counted
+
+
 def summary(path: Path, out=sys.stdout) -> int:
     """Print what the published warehouse holds and, per report, every check that did not pass:
     reconciliation on the as-published values and on the best estimates, side by side."""
@@ -49,7 +52,11 @@ def summary(path: Path, out=sys.stdout) -> int:
         ).fetchall()))
     finally:
         con.close()
-    for report_id, published_on in reports:
+    failing = {r[0] for r in results if not r[4]}
+    shown = [(report_id, published_on) for report_id, published_on in reports if report_id in failing]
+    if len(reports) > len(shown):
+        print(f"\n{len(reports) - len(shown)} report(s) pass every check", file=out)
+    for report_id, published_on in shown[:SHOW_REPORTS]:
         print(f"\nreport {report_id} (published {published_on})", file=out)
         mine = [r for r in results if r[0] == report_id]
         for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
@@ -65,6 +72,8 @@ def summary(path: Path, out=sys.stdout) -> int:
         n, cited, inferred = corrections.get(report_id, (0, 0, 0))
         print(f"  corrections: {n} figure(s) corrected ({cited} cited, {inferred} inferred); "
               "best estimates are in channels.income_usd and the deficit's *_usd columns", file=out)
+    if len(shown) > SHOW_REPORTS:
+        print(f"\n... and {len(shown) - SHOW_REPORTS} more report(s) with checks that did not pass", file=out)
     failed_total = sum(1 for r in results if not r[4])
     print(f"\n{failed_total} check row(s) did not pass; all are in validation_results (where not passed)", file=out)
     return 0

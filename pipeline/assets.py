@@ -70,9 +70,9 @@ def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir) -> RawRep
                 "schemas: one run reports every failure at once.",
     metadata={"dagster/column_schema": column_schema(FigureSchema)},
 )
-def validated_figures(context: dg.AssetExecutionContext, raw_reports: RawReports) -> RawReports:
+def validated_figures(context: dg.AssetExecutionContext, raw_reports: RawReports, raw: RawReportsDir) -> RawReports:
     try:
-        validated = validate_raw(raw_reports)
+        validated = validate_raw(raw_reports, raw.resolved.name)
     except RawReportError as exc:
         raise _failure(exc) from exc
     context.add_output_metadata({

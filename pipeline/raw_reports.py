@@ -249,7 +249,17 @@ def _figure_entries(figures_raw: dict, folder: str, lines: dict[str, int],
                                 expected="at least one [[figure]] table"))
         return []
     valid = []
+    seen: dict[str, int] = {}
     for index, raw_entry in enumerate(entries):
+        fig_id = raw_entry.get("id") if isinstance(raw_entry, dict) else None
+        if isinstance(fig_id, str) and fig_id in seen:
+            first = lines.get(fig_id)
+            problems.append(Problem(folder, FIGURES_FILE, where=f"figure '{fig_id}'", field="id",
+                                    found=f"the id of figures #{seen[fig_id] + 1}"
+                                          + (f" (line {first})" if first else "") + f" and #{index + 1}",
+                                    expected="an id unique within the report"))
+        elif isinstance(fig_id, str):
+            seen[fig_id] = index
         fig_id = raw_entry.get("id") if isinstance(raw_entry, dict) else None
         if isinstance(fig_id, str) and fig_id.strip():
             line = lines.get(fig_id)
@@ -289,6 +299,10 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     except ValueError:
         folder = folder_path.as_posix()
     problems: list[Problem] = []
+    if not re.match(v.SLUG_PATTERN, report_id):
+        # the folder name is the report id (so two folders can never share one): say it once, here
+        problems.append(Problem(folder, "", where="folder name (the report id)", found=repr(report_id),
+                                expected="a slug of lower-case letters, digits and single hyphens: rename the folder"))
 
     meta_text = _read_small_text(folder_path / REPORT_FILE, folder, problems, MAX_TOML_BYTES)
     meta_raw = _parse_toml(meta_text, folder, REPORT_FILE, problems) if meta_text is not None else None
@@ -312,16 +326,20 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     if isinstance(source_file, str) and source_file.strip():
         source_text, actual_sha, source_bytes = _read_source(folder_path, folder, source_file, recorded_sha, problems)
 
+    # A row is built only from what passed its own checks, so the schemas never report the same
+    # problem again through a derived column (a refused date, a missing document's size).
+    usable_report = meta is not None and source_text is not None
     if meta is not None:
         for name in ("period_start", "period_end", "published_on"):
-            year = getattr(meta, name).year
-            if not v.EARLIEST_PERIOD_YEAR <= year <= v.LATEST_PERIOD_YEAR:
+            if not _plausible(getattr(meta, name)):
+                usable_report = False
                 problems.append(Problem(folder, REPORT_FILE, field=name, found=str(getattr(meta, name)),
                                         expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
 
     # Figures that failed their own checks are already reported: their corrections are not judged again.
-    written_ids = {e.get("id") for e in (figures_raw or {}).get("figure", []) if isinstance(e, dict)} \
-        if isinstance((figures_raw or {}).get("figure"), list) else None
+    entries_raw = (figures_raw or {}).get("figure")
+    written_ids = {e.get("id") for e in entries_raw if isinstance(e, dict) and isinstance(e.get("id"), str)} \
+        if isinstance(entries_raw, list) else None
     corrections = _read_corrections(folder_path, folder, {e.id: e for e, _ in entries}, problems, written_ids)
 
     figure_rows: list[dict] = []
@@ -331,9 +349,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         if value_problem:
             problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
                                     found=_describe(entry.value), expected=value_problem))
+        dates_ok = True
         for name in ("period_start", "period_end"):
             day = getattr(entry, name)
-            if day is not None and not v.EARLIEST_PERIOD_YEAR <= day.year <= v.LATEST_PERIOD_YEAR:
+            if day is not None and not _plausible(day):
+                dates_ok = False
                 problems.append(Problem(folder, FIGURES_FILE, where=where, field=name, found=str(day),
                                         expected=f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}"))
         if (entry.period_start is None) != (entry.period_end is None):
@@ -341,7 +361,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             problems.append(Problem(folder, FIGURES_FILE, where=where, field=missing, found="nothing",
                                     expected="both period_start and period_end, or neither (to take the report's period)"))
         problems += _provenance_problems(entry, normalized_source, folder, where, source_file)
-        if meta is None:
+        if meta is None or not dates_ok or not _plausible(meta.period_start) or not _plausible(meta.period_end):
             continue
         row = {
             "report_id": report_id, "figure_id": entry.id, "topic": entry.topic, "subject": entry.subject,
@@ -356,8 +376,8 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         if entry.id in corrections:
             row.update(corrections[entry.id])
         figure_rows.append(row)
-    if meta is None:
-        return None, [], problems
+    if not usable_report:
+        return None, figure_rows, problems
     report_row = {
         "report_id": report_id, "title": meta.title, "publisher": meta.publisher,
         "published_on": pd.Timestamp(meta.published_on), "published_on_basis": meta.published_on_basis,
@@ -367,6 +387,18 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
     }
     return report_row, figure_rows, problems
+
+
+def _plausible(day: date) -> bool:
+    return v.EARLIEST_PERIOD_YEAR <= day.year <= v.LATEST_PERIOD_YEAR
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file that says False for a name the file system refuses (too long, NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureEntry],
@@ -443,6 +475,9 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
         for name in ("cited_publisher", "cited_title", "cited_date", "cited_url"):
             if getattr(entry, name) is None:
                 problem(name, "nothing", "the citation of the source that states the corrected value (basis = cited)")
+    if entry.cited_date is not None and not _plausible(entry.cited_date):
+        problem("cited_date", str(entry.cited_date),
+                f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}")
     if entry.basis == "inferred" and entry.reasoning is None:
         problem("reasoning", "nothing", "the reasoning that leads to the corrected value (basis = inferred)")
     money = {figure.unit in v.MONEY_UNITS, entry.unit in v.MONEY_UNITS}
@@ -459,7 +494,7 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
                 "both evidence_file and evidence_quote, or neither")
     if entry.evidence_file is not None and entry.evidence_quote is not None:
         evidence = folder_path / entry.evidence_file
-        if "/" in entry.evidence_file or entry.evidence_file.startswith(".") or not evidence.is_file():
+        if "/" in entry.evidence_file or entry.evidence_file.startswith(".") or not _is_file(evidence):
             problem("evidence_file", _describe(entry.evidence_file), "the name of a stored file in the report folder")
         else:
             text = normalize(evidence.read_text(encoding="utf-8", errors="replace"))
@@ -480,7 +515,7 @@ def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha:
                                 expected="a file name inside the report folder"))
         return None, None, 0
     path = folder_path / source_file
-    if not path.is_file():
+    if not _is_file(path):
         problems.append(Problem(folder, REPORT_FILE, field="source_file",
                                 found=f"'{source_file}', which does not exist in {folder}",
                                 expected="the name of the stored document in the report folder"))

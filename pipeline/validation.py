@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -193,11 +194,14 @@ def load_and_check(raw_dir) -> RawReports:
     if problems:
         if len(loaded.figures) or len(loaded.reports):
             try:
-                validate_raw(loaded)
+                validate_raw(loaded, Path(raw_dir).name)
             except RawReportError as schema_errors:
-                # a value the loader already refused is not reported again through what derives from it
+                # what the loader already reported is not reported again through what derives from it:
+                # a refused value (amount_usd, quantity), a duplicate id or a folder name (report_id)
                 value_wrong = {(p.folder, p.where.split(" (line")[0]) for p in problems if p.field == "value"}
                 problems += [p for p in schema_errors.problems if not (
-                    p.field in _DERIVED_FROM_VALUE and (p.folder, p.where) in value_wrong)]
+                    (p.field in _DERIVED_FROM_VALUE and (p.folder, p.where) in value_wrong)
+                    or p.field in ("report_id", "id") and "unique" in p.expected
+                    or p.field == "report_id" and "slug" in p.expected)]
         raise RawReportError(problems)
     return loaded

@@ -20,7 +20,7 @@ from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
 from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, load_raw, load_report
 from pipeline.text import normalize, parse_value_text
-from pipeline.validation import validate_raw
+from pipeline.validation import load_and_check, validate_raw
 
 from .conftest import SEED_ID, SEED_SHA256
 from .helpers import edit as _edit
@@ -567,20 +567,28 @@ def test_report_period_end_before_start(seed_dir: Path, raw_dir: Path) -> None:
     _find(exc, file=FIGURES_FILE, where="figure 'cyber-income'")
 
 
+def _checked_error(raw_dir: Path) -> RawReportError:
+    """What the raw_reports asset raises: the loader's problems and the schemas' on what it read."""
+    with pytest.raises(RawReportError) as info:
+        load_and_check(raw_dir)
+    return info.value
+
+
 def test_duplicate_figure_id(seed_dir: Path, raw_dir: Path) -> None:
     _edit(seed_dir / FIGURES_FILE, 'id = "arms-kn-24-missiles"', 'id = "arms-kn-23-missiles"')
-    exc = _validation_error(raw_dir)
+    exc = _checked_error(raw_dir)
     problem = _find(exc, file=FIGURES_FILE, where="figure 'arms-kn-23-missiles'", field="id",
-                    found="'arms-kn-23-missiles'")
+                    found="the id of figures #7 (line 72) and #8")
     assert "unique" in problem.expected
+    assert len(exc.problems) == 1  # said once, not again by the schema's key check
 
 
 def test_report_folder_not_a_slug(seed_dir: Path, raw_dir: Path) -> None:
     seed_dir.rename(raw_dir / "Bad Report")
-    exc = _validation_error(raw_dir)
-    problem = _find(exc, folder="raw/Bad Report", file=REPORT_FILE, field="report_id", found="'Bad Report'")
-    assert "slug" in problem.expected
-    assert all(p.folder == "raw/Bad Report" for p in exc.problems)
+    exc = _checked_error(raw_dir)
+    problem = _find(exc, folder="raw/Bad Report", file="", where="folder name (the report id)", found="'Bad Report'")
+    assert "slug" in problem.expected and "rename the folder" in problem.expected
+    assert len(exc.problems) == 1  # once for the folder, not once per figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,7 +610,7 @@ def test_schema_problems_in_two_figures_and_report_are_all_reported(seed_dir: Pa
     _edit(seed_dir / FIGURES_FILE, 'topic = "channel"\nsubject = "cyber"', 'topic = "chanel"\nsubject = "cyber"')
     _edit(seed_dir / FIGURES_FILE, 'id = "arms-kn-24-missiles"', 'id = "arms-kn-23-missiles"')
     _edit(seed_dir / REPORT_FILE, 'series = "inss-illicit-income"', 'series = "INSS illicit income"')
-    exc = _validation_error(raw_dir)
+    exc = _checked_error(raw_dir)
     _find(exc, file=FIGURES_FILE, where="figure 'cyber-income'", field="topic")
     _find(exc, file=FIGURES_FILE, where="figure 'arms-kn-23-missiles'", field="id")
     _find(exc, file=REPORT_FILE, field="series", found="INSS illicit income", expected="slug")

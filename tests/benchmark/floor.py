@@ -1,0 +1,53 @@
+"""The floor: the pipeline's work with no orchestration, in one process.
+
+Reads the same raw/ files with the same loader, validates with the same pandera schemas (raw frames
+and every table), computes the same validation_results, builds the same tables and views with the
+same SQL in DuckDB, and writes one file with the published storage version. What the benchmark's
+pipeline run costs beyond this is the price of Dagster.
+
+    python tests/benchmark/floor.py RAW_DIR OUT.duckdb
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+from pipeline.report_checks import run_report_checks
+from pipeline.schemas import TABLE_SCHEMAS
+from pipeline.validation import load_and_check, table_problems, validate_raw
+from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, sql
+
+# The SQL files in the order the assets run them.
+ORDER = ("reports", "figures", "channels", "arms", "deficit", "validation_results", "report_changes",
+         "latest_channels", "latest_arms", "latest_deficit")
+
+
+def main(raw_dir: Path, out: Path) -> int:
+    raw = validate_raw(load_and_check(raw_dir))
+    checks = run_report_checks(raw.reports, raw.figures)
+    out.unlink(missing_ok=True)
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH ? AS floor (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(out)])
+    con.execute("USE floor")
+    con.register("reports_frame", raw.reports)
+    con.register("figures_frame", raw.figures)
+    con.register("validation_frame", checks)
+    for name in ORDER:
+        con.execute(sql(name))
+    for name, model in TABLE_SCHEMAS.items():
+        problems = table_problems(name, con.execute(f'SELECT * FROM "{name}"').df(), model)
+        if problems:
+            print(f"{name}: {problems[:3]}", file=sys.stderr)
+            return 1
+    rows = sum(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in PUBLISHED)
+    con.execute("CHECKPOINT floor")
+    con.close()
+    print(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
