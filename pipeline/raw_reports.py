@@ -549,7 +549,8 @@ def _provenance_problems(entry: FigureEntry, normalized_source: str | None, fold
     problems = []
     quote = normalize(entry.quote)
     if normalized_source is not None and quote not in normalized_source:
-        problems.append(Problem(folder, FIGURES_FILE, where=where, field="quote", found=_describe(entry.quote),
+        problems.append(Problem(folder, FIGURES_FILE, where=where, field="quote",
+                                found=_quote_mismatch(quote, normalized_source),
                                 expected=f"a sentence or clause that occurs verbatim in {source_file} "
                                          "(white space, typographic quotes and dashes may differ)"))
     if normalize(entry.value_text) not in quote:
@@ -559,6 +560,22 @@ def _provenance_problems(entry: FigureEntry, normalized_source: str | None, fold
         problems.append(Problem(folder, FIGURES_FILE, where=where, field="value", found=f"{entry.value} {entry.unit}",
                                 expected=f"the number its value_text '{entry.value_text}' states"))
     return problems
+
+
+def _quote_mismatch(quote: str, source: str) -> str:
+    """The quote, and where it leaves the source: the longest start of it that occurs there."""
+    low, high = 0, len(quote)
+    while low < high:  # the longest prefix found in the source (a prefix of a found prefix is found too)
+        middle = (low + high + 1) // 2
+        if quote[:middle] in source:
+            low = middle
+        else:
+            high = middle - 1
+    shown = f"'{quote[:80]}{'...' if len(quote) > 80 else ''}'"
+    if low == 0:
+        return f"{shown}, whose start does not occur in the document"
+    return (f"{shown}, which matches the document up to '...{quote[max(0, low - 30):low]}' and then reads "
+            f"'{quote[low:low + 30]}{'...' if len(quote) > low + 30 else ''}' where the document does not")
 
 
 def _disagrees(value: float | int, unit: str, value_text: str) -> bool:
