@@ -21,25 +21,25 @@ MONEY_UNITS = list(v.MONEY_UNITS)
 class ReportSchema(pa.DataFrameModel):
     """One row per report folder in raw/ (the `reports` table)."""
 
-    report_id: Series[str] = pa.Field(
+    report_id: Series[pd.StringDtype] = pa.Field(
         str_matches=v.SLUG_PATTERN, unique=True,
         description="The report's folder name in raw/: a unique slug of [a-z0-9-].")
-    title: Series[str] = pa.Field(str_length={"min_value": 1}, description="Title of the report or article.")
-    publisher: Series[str] = pa.Field(str_length={"min_value": 1}, description="Who published the document.")
+    title: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1}, description="Title of the report or article.")
+    publisher: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1}, description="Who published the document.")
     published_on: Series[pd.Timestamp] = pa.Field(description="Date the document was published.")
-    published_on_basis: Series[str] = pa.Field(
+    published_on_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="Where the publication date came from when the document does not state it whole.")
-    series: Series[str] = pa.Field(
+    series: Series[pd.StringDtype] = pa.Field(
         str_matches=v.SLUG_PATTERN, description="Slug of the series this report is an edition of.")
     period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the report covers.")
     period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the report covers.")
-    period_basis: Series[str] = pa.Field(nullable=True, description="How the report's period was read from the text.")
-    source_file: Series[str] = pa.Field(description="The stored document, relative to the report folder.")
-    source_sha256: Series[str] = pa.Field(
+    period_basis: Series[pd.StringDtype] = pa.Field(nullable=True, description="How the report's period was read from the text.")
+    source_file: Series[pd.StringDtype] = pa.Field(description="The stored document, relative to the report folder.")
+    source_sha256: Series[pd.StringDtype] = pa.Field(
         str_matches=r"^[0-9a-f]{64}$", description="sha256 of the stored document, verified at every load.")
     source_bytes: Series[int] = pa.Field(gt=0, description="Size of the stored document in bytes.")
-    source_url: Series[str] = pa.Field(nullable=True, description="Address of the document, where there is one.")
-    notes: Series[str] = pa.Field(nullable=True, description="Anything a reader of the figures should know.")
+    source_url: Series[pd.StringDtype] = pa.Field(nullable=True, description="Address of the document, where there is one.")
+    notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="Anything a reader of the figures should know.")
 
     @pa.dataframe_check(description="period_start <= period_end")
     def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
@@ -58,21 +58,21 @@ class ReportSchema(pa.DataFrameModel):
 class FigureSchema(pa.DataFrameModel):
     """One row per figure as the report states it (the `figures` table)."""
 
-    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the figure comes from.")
-    figure_id: Series[str] = pa.Field(
+    report_id: Series[pd.StringDtype] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the figure comes from.")
+    figure_id: Series[pd.StringDtype] = pa.Field(
         str_matches=v.SLUG_PATTERN, description="Stable id of the figure within its report.")
-    topic: Series[str] = pa.Field(isin=list(v.TOPICS), description="total, channel, arms or trade.")
-    subject: Series[str] = pa.Field(
+    topic: Series[pd.StringDtype] = pa.Field(isin=list(v.TOPICS), description="total, channel, arms or trade.")
+    subject: Series[pd.StringDtype] = pa.Field(
         str_matches=v.SNAKE_PATTERN,
         description="What is measured: the channel name, the arms item, illicit_income, or a trade subject.")
-    item_type: Series[str] = pa.Field(
+    item_type: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=list(v.ITEM_TYPES), description="For arms figures: the kind of item.")
     value_as_published: Series[float] = pa.Field(
         ge=0, description="The number as the report writes it, in unit_as_published (13.5 for '$13.5 billion').")
-    unit_as_published: Series[str] = pa.Field(isin=list(v.UNITS), description="Unit of value_as_published.")
-    value_text: Series[str] = pa.Field(
+    unit_as_published: Series[pd.StringDtype] = pa.Field(isin=list(v.UNITS), description="Unit of value_as_published.")
+    value_text: Series[pd.StringDtype] = pa.Field(
         str_length={"min_value": 1}, description="The value exactly as written in the quote ('$13.5 billion', 'nine').")
-    qualifier: Series[str] = pa.Field(
+    qualifier: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=list(v.QUALIFIERS), description="nearly, approximately, about, estimated, or NULL.")
     amount_usd: Series[float] = pa.Field(
         nullable=True, ge=0, description="The published amount in whole US dollars; NULL for counts.")
@@ -82,7 +82,7 @@ class FigureSchema(pa.DataFrameModel):
     period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the figure covers.")
     period_inherited: Series[bool] = pa.Field(
         description="True when the figure states no period of its own and takes the report's.")
-    quote: Series[str] = pa.Field(
+    quote: Series[pd.StringDtype] = pa.Field(
         str_length={"min_value": 1}, description="The verbatim sentence or clause of the source that states it.")
     best_amount_usd: Series[float] = pa.Field(
         nullable=True, ge=0, description="Best estimate in whole US dollars: the correction where there is one, "
@@ -90,23 +90,23 @@ class FigureSchema(pa.DataFrameModel):
     best_quantity: Series[pd.Int64Dtype] = pa.Field(
         nullable=True, ge=0, description="Best estimate of the count: the correction where there is one, else quantity.")
     corrected: Series[bool] = pa.Field(description="True when a person recorded a correction of this figure.")
-    correction_basis: Series[str] = pa.Field(
+    correction_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=["cited", "inferred"],
         description="cited (another source states the value) or inferred (reasoning); NULL if not corrected.")
     correction_value: Series[float] = pa.Field(nullable=True, ge=0, description="The corrected value, in correction_unit.")
-    correction_unit: Series[str] = pa.Field(nullable=True, isin=list(v.UNITS), description="Unit of correction_value.")
-    correction_value_text: Series[str] = pa.Field(
+    correction_unit: Series[pd.StringDtype] = pa.Field(nullable=True, isin=list(v.UNITS), description="Unit of correction_value.")
+    correction_value_text: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="The corrected value as the cited source writes it.")
-    correction_note: Series[str] = pa.Field(nullable=True, description="Why the figure was corrected, in a sentence.")
-    correction_reasoning: Series[str] = pa.Field(
+    correction_note: Series[pd.StringDtype] = pa.Field(nullable=True, description="Why the figure was corrected, in a sentence.")
+    correction_reasoning: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="For an inferred correction: the reasoning that leads to the value.")
-    cited_publisher: Series[str] = pa.Field(nullable=True, description="Publisher of the source a cited correction cites.")
-    cited_title: Series[str] = pa.Field(nullable=True, description="Title of the cited source.")
+    cited_publisher: Series[pd.StringDtype] = pa.Field(nullable=True, description="Publisher of the source a cited correction cites.")
+    cited_title: Series[pd.StringDtype] = pa.Field(nullable=True, description="Title of the cited source.")
     cited_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="Publication date of the cited source.")
-    cited_url: Series[str] = pa.Field(nullable=True, description="Address of the cited source.")
-    correction_evidence_file: Series[str] = pa.Field(
+    cited_url: Series[pd.StringDtype] = pa.Field(nullable=True, description="Address of the cited source.")
+    correction_evidence_file: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="Stored copy of the evidence in the report folder, if any.")
-    correction_evidence_quote: Series[str] = pa.Field(
+    correction_evidence_quote: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="The passage of the evidence file that states the value (verified to occur in it).")
 
     @pa.dataframe_check(description="period_start <= period_end")
@@ -168,7 +168,7 @@ class FigureSchema(pa.DataFrameModel):
 
 
 class _PeriodRow(pa.DataFrameModel):
-    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the row comes from.")
+    report_id: Series[pd.StringDtype] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the row comes from.")
     period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period.")
     period_end: Series[pd.Timestamp] = pa.Field(description="Last day of the period (inclusive).")
 
@@ -181,18 +181,18 @@ class ChannelSchema(_PeriodRow):
     """One row per report, income channel and period (the `channels` table). income_usd is the best
     estimate; income_usd_as_published is what the report says."""
 
-    channel: Series[str] = pa.Field(
+    channel: Series[pd.StringDtype] = pa.Field(
         str_matches=v.SNAKE_PATTERN,
         description="cyber, coal_smuggling, overseas_labor, arms_exports, or a new report's own name.")
-    figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` this row comes from.")
     income_usd: Series[float] = pa.Field(
         ge=0, description="Best estimate of the income over the period, whole US dollars (the correction where "
                           "there is one, else as published).")
     income_usd_as_published: Series[float] = pa.Field(
         ge=0, description="The income as the report states it, whole US dollars.")
-    qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+    qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
     corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
-    correction_basis: Series[str] = pa.Field(
+    correction_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=["cited", "inferred"], description="cited or inferred; NULL if not corrected.")
 
     class Config:
@@ -205,14 +205,14 @@ class ArmsSchema(_PeriodRow):
     """One row per report, item shipped and period (the `arms` table). quantity is the best estimate;
     quantity_as_published is what the report says."""
 
-    item: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
-    item_type: Series[str] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
-    figure_id: Series[str] = pa.Field(description="The figure in `figures` this row comes from.")
+    item: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
+    item_type: Series[pd.StringDtype] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` this row comes from.")
     quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Best estimate of the number of items, whole.")
     quantity_as_published: Series[pd.Int64Dtype] = pa.Field(ge=0, description="The number as the report states it.")
-    qualifier: Series[str] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+    qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
     corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
-    correction_basis: Series[str] = pa.Field(
+    correction_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=["cited", "inferred"], description="cited or inferred; NULL if not corrected.")
 
     class Config:
@@ -240,9 +240,9 @@ class DeficitSchema(_PeriodRow):
     reported_illicit_income_usd_as_published: Series[float] = pa.Field(
         nullable=True, ge=0, description="The headline total as the report states it.")
     corrected: Series[bool] = pa.Field(description="True when any of the row's figures carries a correction.")
-    legal_figure_id: Series[str] = pa.Field(description="Figure the legal-trade deficit comes from.")
-    after_figure_id: Series[str] = pa.Field(description="Figure the deficit after illicit income comes from.")
-    total_figure_id: Series[str] = pa.Field(nullable=True, description="Figure the headline total comes from.")
+    legal_figure_id: Series[pd.StringDtype] = pa.Field(description="Figure the legal-trade deficit comes from.")
+    after_figure_id: Series[pd.StringDtype] = pa.Field(description="Figure the deficit after illicit income comes from.")
+    total_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="Figure the headline total comes from.")
 
     class Config:
         strict = True
@@ -253,13 +253,13 @@ class DeficitSchema(_PeriodRow):
 class ValidationResultSchema(pa.DataFrameModel):
     """One row per check, report and value basis (the `validation_results` table)."""
 
-    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the check ran on.")
-    check_name: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="Name of the check.")
-    severity: Series[str] = pa.Field(isin=["error", "warn"], description="error stops a refresh; warn is published.")
-    value_basis: Series[str] = pa.Field(
+    report_id: Series[pd.StringDtype] = pa.Field(str_matches=v.SLUG_PATTERN, description="Report the check ran on.")
+    check_name: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="Name of the check.")
+    severity: Series[pd.StringDtype] = pa.Field(isin=["error", "warn"], description="error stops a refresh; warn is published.")
+    value_basis: Series[pd.StringDtype] = pa.Field(
         isin=["as_published", "best_estimate"], description="Which values the check ran on.")
     passed: Series[bool] = pa.Field(description="Whether the check passed.")
-    message: Series[str] = pa.Field(description="What was checked and, if it failed, what was wrong.")
+    message: Series[pd.StringDtype] = pa.Field(description="What was checked and, if it failed, what was wrong.")
 
     class Config:
         strict = True
@@ -268,10 +268,10 @@ class ValidationResultSchema(pa.DataFrameModel):
 
 
 class _Latest(pa.DataFrameModel):
-    report_id: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="The report the value comes from.")
+    report_id: Series[pd.StringDtype] = pa.Field(str_matches=v.SLUG_PATTERN, description="The report the value comes from.")
     published_on: Series[pd.Timestamp] = pa.Field(description="When that report was published.")
-    publisher: Series[str] = pa.Field(description="Who published it.")
-    series: Series[str] = pa.Field(description="The series it belongs to.")
+    publisher: Series[pd.StringDtype] = pa.Field(description="Who published it.")
+    series: Series[pd.StringDtype] = pa.Field(description="The series it belongs to.")
     period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the value covers.")
     period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the value covers.")
     corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
@@ -281,11 +281,11 @@ class LatestChannelSchema(_Latest):
     """View `latest_channels`: for each channel, the value from the most recently published report that
     states it (the current numbers, in one query)."""
 
-    channel: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The income channel.")
+    channel: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The income channel.")
     income_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
     income_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
-    correction_basis: Series[str] = pa.Field(nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
-    figure_id: Series[str] = pa.Field(description="The figure in `figures` the value comes from.")
+    correction_basis: Series[pd.StringDtype] = pa.Field(nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` the value comes from.")
 
     class Config:
         strict = True
@@ -296,11 +296,11 @@ class LatestChannelSchema(_Latest):
 class LatestArmsSchema(_Latest):
     """View `latest_arms`: for each item, the count from the most recently published report that states it."""
 
-    item: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped.")
-    item_type: Series[str] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
+    item: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped.")
+    item_type: Series[pd.StringDtype] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
     quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Best estimate of the count.")
     quantity_as_published: Series[pd.Int64Dtype] = pa.Field(ge=0, description="As the report states it.")
-    figure_id: Series[str] = pa.Field(description="The figure in `figures` the value comes from.")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` the value comes from.")
 
     class Config:
         strict = True
@@ -328,15 +328,15 @@ class ReportChangeSchema(pa.DataFrameModel):
     """Table `report_changes`: for reports of one series, each figure that changed from one edition to
     the next, with old and new value and the absolute and relative change; new and dropped figures too."""
 
-    series: Series[str] = pa.Field(str_matches=v.SLUG_PATTERN, description="The series both editions belong to.")
-    old_report_id: Series[str] = pa.Field(description="The earlier edition.")
-    new_report_id: Series[str] = pa.Field(description="The next edition.")
+    series: Series[pd.StringDtype] = pa.Field(str_matches=v.SLUG_PATTERN, description="The series both editions belong to.")
+    old_report_id: Series[pd.StringDtype] = pa.Field(description="The earlier edition.")
+    new_report_id: Series[pd.StringDtype] = pa.Field(description="The next edition.")
     old_published_on: Series[pd.Timestamp] = pa.Field(description="When the earlier edition was published.")
     new_published_on: Series[pd.Timestamp] = pa.Field(description="When the next edition was published.")
-    change: Series[str] = pa.Field(isin=["changed", "new", "dropped"], description="changed, new or dropped.")
-    topic: Series[str] = pa.Field(isin=list(v.TOPICS), description="The figure's topic.")
-    subject: Series[str] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The figure's subject.")
-    unit: Series[str] = pa.Field(isin=["USD", "count"], description="USD (whole dollars) or count.")
+    change: Series[pd.StringDtype] = pa.Field(isin=["changed", "new", "dropped"], description="changed, new or dropped.")
+    topic: Series[pd.StringDtype] = pa.Field(isin=list(v.TOPICS), description="The figure's topic.")
+    subject: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The figure's subject.")
+    unit: Series[pd.StringDtype] = pa.Field(isin=["USD", "count"], description="USD (whole dollars) or count.")
     old_value: Series[float] = pa.Field(nullable=True, description="As published in the earlier edition.")
     new_value: Series[float] = pa.Field(nullable=True, description="As published in the next edition.")
     abs_change: Series[float] = pa.Field(nullable=True, description="new_value - old_value.")
@@ -347,8 +347,8 @@ class ReportChangeSchema(pa.DataFrameModel):
     old_period_end: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the earlier figure.")
     new_period_start: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the next figure.")
     new_period_end: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the next figure.")
-    old_figure_id: Series[str] = pa.Field(nullable=True, description="The figure in the earlier edition.")
-    new_figure_id: Series[str] = pa.Field(nullable=True, description="The figure in the next edition.")
+    old_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="The figure in the earlier edition.")
+    new_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="The figure in the next edition.")
 
     @pa.dataframe_check(description="new rows have only a new side, dropped rows only an old side")
     def sides_match_change(cls, df: pd.DataFrame) -> Series[bool]:
