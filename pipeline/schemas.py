@@ -100,7 +100,8 @@ class FigureSchema(pa.DataFrameModel):
     correction_note: Series[pd.StringDtype] = pa.Field(nullable=True, description="Why the figure was corrected, in a sentence.")
     correction_reasoning: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="For an inferred correction: the reasoning that leads to the value.")
-    cited_publisher: Series[pd.StringDtype] = pa.Field(nullable=True, description="Publisher of the source a cited correction cites.")
+    cited_publisher: Series[pd.StringDtype] = pa.Field(
+        nullable=True, description="Publisher of the source a cited correction cites.")
     cited_title: Series[pd.StringDtype] = pa.Field(nullable=True, description="Title of the cited source.")
     cited_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="Publication date of the cited source.")
     cited_url: Series[pd.StringDtype] = pa.Field(nullable=True, description="Address of the cited source.")
@@ -205,7 +206,8 @@ class ArmsSchema(_PeriodRow):
     """One row per report, item shipped and period (the `arms` table). quantity is the best estimate;
     quantity_as_published is what the report says."""
 
-    item: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
+    item: Series[pd.StringDtype] = pa.Field(
+        str_matches=v.SNAKE_PATTERN, description="What was shipped, e.g. 152mm_artillery_shell.")
     item_type: Series[pd.StringDtype] = pa.Field(isin=list(v.ITEM_TYPES), description="artillery_shell, missile, ...")
     figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` this row comes from.")
     quantity: Series[pd.Int64Dtype] = pa.Field(ge=0, description="Best estimate of the number of items, whole.")
@@ -284,7 +286,8 @@ class LatestChannelSchema(_Latest):
     channel: Series[pd.StringDtype] = pa.Field(str_matches=v.SNAKE_PATTERN, description="The income channel.")
     income_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
     income_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
-    correction_basis: Series[pd.StringDtype] = pa.Field(nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
+    correction_basis: Series[pd.StringDtype] = pa.Field(
+        nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
     figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` the value comes from.")
 
     class Config:
