@@ -14,7 +14,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report
+.PHONY: setup warehouse test dev summary check-defs clean new-report bench
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -48,6 +48,11 @@ test: setup
 
 dev: setup
 	$(VENV)/bin/dagster dev --host $(HOST) --port $(PORT)
+
+# A benchmark, not a test: synthetic raw/ trees of 1 to 5,000 reports, pipeline against a bare floor
+# (about 15 minutes; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.
+bench: setup
+	$(VENV)/bin/python tests/benchmark/bench.py $(BENCH_ARGS)
 
 summary: setup
 	$(VENV)/bin/python -m pipeline summary
