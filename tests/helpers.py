@@ -3,15 +3,21 @@ editing a copied report, and finding a located problem in a RawReportError."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from pipeline import assets
 from pipeline.checks import ASSET_CHECKS
 from pipeline.errors import Problem, RawReportError
 from pipeline.warehouse import RawReportsDir, Warehouse
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ALL_ASSETS = [assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse]
 
@@ -24,6 +30,23 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
+
+
+def refresh_cli(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.CompletedProcess:
+    """`python -m pipeline refresh`, what `make warehouse` runs, in its own process and Dagster home."""
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:
+    """The rows of a query on a DuckDB file opened read-only."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(query, params or []).fetchall()
+    finally:
+        con.close()
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -3,29 +3,18 @@ instance (so it shows in `dagster dev`), a summary at the end, exit 1 and nothin
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import dagster as dg
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from .conftest import PROJECT_ROOT, SEED_ID
-
-
-def refresh(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+from .conftest import SEED_ID
+from .helpers import refresh_cli
 
 
 def test_refresh_publishes_prints_a_summary_and_records_the_run(raw_dir, warehouse_path, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    out = refresh(raw_dir, warehouse_path, home)
+    out = refresh_cli(raw_dir, warehouse_path, home)
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"warehouse: {warehouse_path}" in out.stdout
     for line in ("channels                   4 rows", "arms                       4 rows",
@@ -46,14 +35,14 @@ def test_refresh_failure_exits_1_names_the_problem_and_keeps_the_last_good_file(
                                                                                 tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    assert refresh(raw_dir, warehouse_path, home).returncode == 0
+    assert refresh_cli(raw_dir, warehouse_path, home).returncode == 0
     before = warehouse_path.read_bytes()
     figures = seed_dir / "figures.toml"
     text = figures.read_text()
     assert "value = 21.5" in text
     figures.write_text(text.replace("value = 21.5", 'value = "21.5bn"'))
 
-    out = refresh(raw_dir, warehouse_path, home)
+    out = refresh_cli(raw_dir, warehouse_path, home)
 
     assert out.returncode == 1
     assert (f"raw/{SEED_ID}/figures.toml, figure 'coal-smuggling-income' (line" in out.stdout)

@@ -8,20 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from pipeline.changes import diff_warehouses
 
-from .conftest import PROJECT_ROOT, SEED_ID
-from .helpers import build, edit
+from .conftest import SEED_ID
+from .helpers import build, edit, refresh_cli, rows
 
 D = dt.date
 SERIES = "inss-illicit-income"
@@ -77,14 +73,6 @@ def money(fig_id: str, topic: str, subject: str, value: float, unit: str, value_
         figure["period_start"], figure["period_end"] = period
     figure["quote"] = quote
     return figure
-
-
-def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,22 +312,15 @@ def test_published_warehouse_metadata_says_first_publication_then_nothing_change
     assert _changes_metadata(again) == ("nothing changed", 0)
 
 
-def _refresh(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
 def test_cli_prints_first_publication_then_nothing_changed(raw_dir, warehouse_path, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     prefix = "changes since the previous published warehouse: "
 
-    first = _refresh(raw_dir, warehouse_path, home)
+    first = refresh_cli(raw_dir, warehouse_path, home)
     assert first.returncode == 0, first.stdout + first.stderr
     assert [line for line in first.stdout.splitlines() if line.startswith(prefix)] == [prefix + "first publication"]
 
-    second = _refresh(raw_dir, warehouse_path, home)
+    second = refresh_cli(raw_dir, warehouse_path, home)
     assert second.returncode == 0, second.stdout + second.stderr
     assert [line for line in second.stdout.splitlines() if line.startswith(prefix)] == [prefix + "nothing changed"]

@@ -14,7 +14,7 @@ import pytest
 from pipeline.checks import ASSET_CHECKS, CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
-from .helpers import build
+from .helpers import build, rows
 
 D = dt.date
 
@@ -24,14 +24,6 @@ def built(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
     result = build(raw_dir, warehouse_path)
     assert result.success
     return result
-
-
-def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_channels_hold_the_seed_figures_in_whole_dollars(built, warehouse_path):
