@@ -32,6 +32,12 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
     )
 
 
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The description of the run's first failed step (what a person reads in the UI and the CLI)."""
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    return failure.step_failure_data.user_failure_data.description
+
+
 def refresh_cli(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.CompletedProcess:
     """`python -m pipeline refresh`, what `make warehouse` runs, in its own process and Dagster home."""
     env = {**os.environ, "DAGSTER_HOME": str(home)}

@@ -676,13 +676,6 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Good:
 
 
 @pytest.fixture
-def case_raw(tmp_path: Path) -> Path:
-    raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw)
-    return raw
-
-
-@pytest.fixture
 def case_warehouse(tmp_path: Path, good: Good) -> Path:
     """This case's published file: a copy of the good one, which the broken refresh must not touch."""
     path = tmp_path / "warehouse" / PUBLISHED
@@ -727,11 +720,11 @@ def assert_refused(result: dg.ExecuteInProcessResult, step: str, problems: list[
 
 
 @pytest.mark.parametrize(("case", "step"), [_param(entry) for entry in CASES])
-def test_broken_report_is_refused_located_and_publishes_nothing(case: Case, step: str, case_raw: Path,
+def test_broken_report_is_refused_located_and_publishes_nothing(case: Case, step: str, raw_dir: Path,
                                                                 case_warehouse: Path, good: Good) -> None:
-    problems = case(case_raw)
+    problems = case(raw_dir)
     assert problems
-    result = build(case_raw, case_warehouse)
+    result = build(raw_dir, case_warehouse)
     assert_refused(result, step, problems, case_warehouse, good)
 
 
@@ -745,10 +738,10 @@ def test_schema_problems_name_the_folder_actually_read(tmp_path: Path, case_ware
                                             found="'USD bn'", expected=str(list(v.UNITS)))], case_warehouse, good)
 
 
-def test_weird_indentation_is_not_an_error(case_raw: Path, case_warehouse: Path, good: Good) -> None:
+def test_weird_indentation_is_not_an_error(raw_dir: Path, case_warehouse: Path, good: Good) -> None:
     """TOML ignores indentation, so 'bad indentation' cannot break a report: figures.toml indented at
     random (tabs, spaces, table headers too) loads and publishes exactly the seed's figures."""
-    path = _seed(case_raw) / FIGURES_FILE
+    path = _seed(raw_dir) / FIGURES_FILE
     text = path.read_text(encoding="utf-8")
     assert '"""' not in text and "'''" not in text  # no multi-line string whose content indentation would change
     indents = ["", "    ", "\t", "  \t ", "        "]
@@ -756,7 +749,7 @@ def test_weird_indentation_is_not_an_error(case_raw: Path, case_warehouse: Path,
                     encoding="utf-8")
     assert path.read_text(encoding="utf-8") != text
 
-    result = build(case_raw, case_warehouse)
+    result = build(raw_dir, case_warehouse)
 
     assert result.success
     query = "SELECT * FROM figures ORDER BY figure_id"
@@ -768,22 +761,22 @@ def test_weird_indentation_is_not_an_error(case_raw: Path, case_warehouse: Path,
 
 
 def test_make_warehouse_on_a_broken_report_exits_1_names_the_problem_and_keeps_the_file(
-        case_raw: Path, case_warehouse: Path, good: Good, tmp_path: Path) -> None:
+        raw_dir: Path, case_warehouse: Path, good: Good, tmp_path: Path) -> None:
     """`python -m pipeline refresh`, as `make warehouse` runs it, in a subprocess with its own DAGSTER_HOME."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    figures = _seed(case_raw) / FIGURES_FILE
+    figures = _seed(raw_dir) / FIGURES_FILE
     edit(figures, 'subject = "cyber"', 'subject = ""')
     edit(figures, 'value = 21.5\nunit = "USD billion"', 'value = 21.5\nunit = "USD bn"')
     expected = [
-        Located(SEED, FIGURES_FILE, _fig(case_raw, "cyber-income"), "subject", found="'' (str)",
+        Located(SEED, FIGURES_FILE, _fig(raw_dir, "cyber-income"), "subject", found="'' (str)",
                 expected="a non-empty text"),
         Located(SEED, FIGURES_FILE, "figure 'coal-smuggling-income'", "unit", found="'USD bn'",
                 expected=str(list(v.UNITS))),
     ]
 
     out = subprocess.run(
-        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(case_raw), "--warehouse", str(case_warehouse)],
+        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(case_warehouse)],
         cwd=PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(home)}, capture_output=True, text=True, timeout=300)
 
     assert out.returncode == 1, out.stdout + out.stderr

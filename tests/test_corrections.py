@@ -20,7 +20,7 @@ from pipeline.report_checks import RECONCILIATION_CHECKS
 from pipeline.validation import load_and_check, validate_raw
 
 from .conftest import RAW, SEED_ID
-from .helpers import build, find_problem
+from .helpers import build, failure_message, find_problem
 from .helpers import edit as _edit
 
 FOLDER = f"raw/{SEED_ID}"
@@ -517,8 +517,7 @@ def test_a_quote_not_in_the_source_fails_the_build_and_keeps_the_published_file(
     result = build(raw_dir, warehouse_path)
 
     assert result.success is False
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    message = failure.step_failure_data.user_failure_data.description
+    message = failure_message(result)
     assert f"{FOLDER}/{FIGURES_FILE}" in message
     assert "figure 'coal-smuggling-income'" in message and "field 'quote'" in message
     assert warehouse_path.read_bytes() == before

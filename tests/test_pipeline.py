@@ -14,7 +14,7 @@ import pytest
 from pipeline.checks import ASSET_CHECKS, CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
-from .helpers import build, rows
+from .helpers import build, failure_message, rows
 
 D = dt.date
 
@@ -147,8 +147,7 @@ def test_a_broken_report_publishes_nothing_and_names_the_figure(raw_dir, seed_di
     result = build(raw_dir, warehouse_path)
 
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    message = failure.step_failure_data.user_failure_data.description
+    message = failure_message(result)
     assert f"raw/{SEED_ID}/figures.toml" in message
     assert "figure 'cyber-income'" in message and "field 'quote'" in message
     assert warehouse_path.read_bytes() == before
