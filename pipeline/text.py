@@ -33,9 +33,33 @@ _SCALES = {
     "trillion": Decimal(10) ** 12, "k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "mn": Decimal(10) ** 6,
     "bn": Decimal(10) ** 9, "b": Decimal(10) ** 9, "tn": Decimal(10) ** 12,
 }
+_ONE = Decimal(1)
+# The words as digits, so that a word and the same number in digits take one path.
+_WORD_DIGITS = {word: str(number) for word, number in _WORDS.items()}
 _NUMBER = re.compile(
     r"^(?:us\s*)?\$?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<scale>[a-z]+)?(?:\s*(?:dollars|usd))?$"
 )
+
+
+def value_text_parts(text: str, *, normalized: bool = False) -> tuple[str, Decimal] | None:
+    """The number a value as written states, as (its digits without commas, its scale), or None when
+    it is not a plain form we read: `parse_value_text` without building the Decimal, for callers that
+    can often decide from the digits alone. "$13.5 billion" -> ("13.5", 1e9); "nine" -> ("9", 1).
+    normalized=True says text is already normalize(d), which is then not done twice."""
+    plain = (text if normalized else normalize(text)).lower()
+    word = _WORD_DIGITS.get(plain)
+    if word is not None:
+        return word, _ONE
+    match = _NUMBER.match(plain)
+    if not match:
+        return None
+    num, scale_word = match.group("num", "scale")
+    if scale_word is None:
+        return num.replace(",", ""), _ONE
+    scale = _SCALES.get(scale_word)
+    if scale is None:
+        return None
+    return num.replace(",", ""), scale
 
 
 def parse_value_text(text: str) -> tuple[Decimal, Decimal] | None:
@@ -44,19 +68,11 @@ def parse_value_text(text: str) -> tuple[Decimal, Decimal] | None:
     "$13.5 billion" -> (13.5, 1e9); "937,500" -> (937500, 1); "nine" -> (9, 1).
     None means "not checked", never "wrong": the quote check still applies.
     """
-    plain = normalize(text).lower()
-    if plain in _WORDS:
-        return Decimal(_WORDS[plain]), Decimal(1)
-    match = _NUMBER.match(plain)
-    if not match:
+    parts = value_text_parts(text)
+    if parts is None:
         return None
+    digits, scale = parts
     try:
-        number = Decimal(match.group("num").replace(",", ""))
+        return Decimal(digits), scale
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
         return None
-    scale_word = match.group("scale")
-    if scale_word is None:
-        return number, Decimal(1)
-    if scale_word not in _SCALES:
-        return None
-    return number, _SCALES[scale_word]
