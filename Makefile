@@ -27,7 +27,7 @@ $(VENV)/bin/uv: | $(VENV)/bin/python
 
 # Installs exactly what uv.lock says (and fails if the lock is stale against pyproject.toml).
 $(SYNCED): pyproject.toml uv.lock | $(VENV)/bin/uv
-	$(VENV)/bin/uv sync --locked --quiet
+	$(VENV)/bin/uv sync --locked --compile-bytecode --quiet
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
