@@ -13,13 +13,19 @@ shows its history.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import pandas as pd
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from pipeline import vocabulary as v
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Record = dict
 CheckFn = Callable[[Record, list[Record], str], tuple[bool, str]]
@@ -49,21 +55,40 @@ def _records(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(report, figures, basis: str = AS_PUBLISHED) -> tuple[bool, str]:
+        import pandas as pd
+
         if isinstance(report, pd.Series):
             report = report.to_dict()
         if isinstance(figures, pd.DataFrame):
             figures = figures.to_dict("records")
         return fn(report, figures, basis)
 
+    wrapper.on_records = fn  # run_report_checks passes records already and calls this directly
     return wrapper
 
 
 def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    # pandas is imported by whoever built the records (this module imports it only when it runs, so
+    # that loading the Dagster definitions does not): without pandas loaded, nothing is pandas.NA
+    pd = sys.modules.get("pandas")
+    return pd is not None and value is pd.NA
 
 
 def _day(ts) -> str:
+    # A naive Timestamp prints the same as every Timestamp equal to it, so its day is looked up; anything
+    # else (NaT, an aware Timestamp, a string) is formatted each time.
+    import pandas as pd
+
+    if type(ts) is pd.Timestamp and ts.tzinfo is None:
+        return _naive_day(ts)
     return pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+@functools.lru_cache(maxsize=4096)
+def _naive_day(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%d")
 
 
 @_records
@@ -92,9 +117,7 @@ def corrections_documented(report: Record, figures: list[Record], basis: str = A
 
 @_records
 def figures_schema(report: Record, figures: list[Record], basis: str = AS_PUBLISHED) -> tuple[bool, str]:
-    topics = {t: 0 for t in v.TOPICS}
-    for f in figures:
-        topics[f["topic"]] = topics.get(f["topic"], 0) + 1
+    topics = Counter(map(itemgetter("topic"), figures))
     summary = ", ".join(f"{topics.get(t, 0)} {t}" for t in v.TOPICS)
     return True, f"{len(figures)} figures pass the figures schema ({summary})"
 
@@ -122,6 +145,19 @@ def channel_names_known(report: Record, figures: list[Record], basis: str = AS_P
 
 def usd(amount: float) -> str:
     """Whole dollars in the short form the messages use: 52.5e9, 540e6, 12345."""
+    # Reports repeat the same amounts, so a float's text is looked up. Equal non-zero floats are the same
+    # number; 0.0 and -0.0 are equal but print "0" and "-0", so zero (and any other type) is formatted each time.
+    if type(amount) is float and amount:
+        return _usd_float(amount)
+    return _usd(amount)
+
+
+@functools.lru_cache(maxsize=65536)
+def _usd_float(amount: float) -> str:
+    return _usd(amount)
+
+
+def _usd(amount: float) -> str:
     for exponent in (12, 9, 6):
         scaled = float(f"{amount / 10 ** exponent:.4g}")  # round first, so 999.96e6 reads 1e9, not 1000e6
         if abs(scaled) >= 1:
@@ -151,12 +187,12 @@ def diagnose(found: float, stated: float) -> str:
     return ""
 
 
+def _amount_column(basis: str) -> str:
+    return "best_amount_usd" if basis == BEST_ESTIMATE else "amount_usd"
+
+
 def _amount(figure: Record, basis: str) -> float:
-    return figure["best_amount_usd" if basis == BEST_ESTIMATE else "amount_usd"]
-
-
-def _inside(figure: Record, start, end) -> bool:
-    return figure["period_start"] >= start and figure["period_end"] <= end
+    return figure[_amount_column(basis)]
 
 
 def _same_period(a: Record, b: Record) -> bool:
@@ -169,14 +205,17 @@ def channels_within_total(report: Record, figures: list[Record], basis: str) -> 
     if not totals:
         return True, "not applicable: the report states no total"
     channels = [f for f in figures if f["topic"] == "channel"]
+    column = _amount_column(basis)
     passed, parts = True, []
     for total in totals:
-        stated = _amount(total, basis)
-        inside = [c for c in channels if _inside(c, total["period_start"], total["period_end"])]
-        outside = [c for c in channels if c not in inside]
-        span = f"{_day(total['period_start'])}..{_day(total['period_end'])}"
-        summed = float(sum(_amount(c, basis) for c in inside))
-        listed = ", ".join(f"{c['subject']} {usd(_amount(c, basis))}" for c in inside)
+        stated = total[column]
+        start, end = total["period_start"], total["period_end"]
+        inside, outside = [], []
+        for c in channels:
+            (inside if c["period_start"] >= start and c["period_end"] <= end else outside).append(c)
+        span = f"{_day(start)}..{_day(end)}"
+        summed = float(sum(c[column] for c in inside))
+        listed = ", ".join(f"{c['subject']} {usd(c[column])}" for c in inside)
         excluded = (f"; not summed, outside that period: {', '.join(c['subject'] for c in outside)}" if outside else "")
         if not inside:
             parts.append(f"no channel lies inside the total's period {span}")
@@ -197,13 +236,15 @@ def no_channel_exceeds_total(report: Record, figures: list[Record], basis: str) 
     if not totals:
         return True, "not applicable: the report states no total"
     channels = [f for f in figures if f["topic"] == "channel"]
+    column = _amount_column(basis)
     over = []
     for total in totals:
-        stated = _amount(total, basis)
+        stated = total[column]
+        start, end = total["period_start"], total["period_end"]
         for channel in channels:
-            if not _inside(channel, total["period_start"], total["period_end"]):
+            if not (channel["period_start"] >= start and channel["period_end"] <= end):
                 continue
-            amount = _amount(channel, basis)
+            amount = channel[column]
             if amount > stated * (1 + TOLERANCE):
                 hint = diagnose(amount, stated)
                 over.append(f"{channel['subject']} {usd(amount)} exceeds the stated total {usd(stated)} "
@@ -215,9 +256,17 @@ def no_channel_exceeds_total(report: Record, figures: list[Record], basis: str) 
 
 @_records
 def deficit_identity(report: Record, figures: list[Record], basis: str) -> tuple[bool, str]:
-    legal = [f for f in figures if f["topic"] == "trade" and f["subject"] == v.LEGAL_TRADE_DEFICIT]
-    after = [f for f in figures if f["topic"] == "trade" and f["subject"] == v.DEFICIT_AFTER_ILLICIT]
-    totals = [f for f in figures if f["topic"] == "total"]
+    legal, after, totals = [], [], []
+    for f in figures:
+        topic = f["topic"]
+        if topic == "trade":
+            subject = f["subject"]
+            if subject == v.LEGAL_TRADE_DEFICIT:
+                legal.append(f)
+            elif subject == v.DEFICIT_AFTER_ILLICIT:
+                after.append(f)
+        elif topic == "total":
+            totals.append(f)
     passed, parts = True, []
     for row in legal:
         pair = [f for f in after if _same_period(f, row)]
@@ -284,25 +333,81 @@ REPORT_CHECKS: tuple[ReportCheck, ...] = (
 RECONCILIATION_CHECKS = tuple(c.name for c in REPORT_CHECKS if c.bases == BOTH)
 
 
-# The figure columns the checks read (building dicts of all thirty columns cost more than the checks).
-_FIGURE_COLUMNS = ("report_id", "figure_id", "topic", "subject", "amount_usd", "best_amount_usd", "period_start",
-                   "period_end", "corrected", "correction_basis", "correction_evidence_quote")
+# The figure columns the checks read (building dicts of all thirty columns cost more than the checks). A
+# record leaves out report_id: it is the key the records are grouped by, the same as the report's.
+_FIGURE_COLUMNS = ("figure_id", "topic", "subject", "amount_usd", "best_amount_usd", "period_start", "period_end",
+                   "corrected", "correction_basis", "correction_evidence_quote")
+_RESULT_COLUMNS = ["report_id", "check_name", "severity", "value_basis", "passed", "message"]
+
+
+def _values(column: pd.Series) -> list:
+    """column.tolist(); a datetime column's few distinct days become one Timestamp each, shared by
+    every row that has it (building a Timestamp per row cost more than the checks)."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        distinct = [*uniques.tolist(), pd.NaT]  # code -1 (missing) picks the last
+        return [distinct[code] for code in codes.tolist()]
+    return column.tolist()
+
+
+class _FigureRecords:
+    """The figures as records, built one report at a time: the records of the report being checked are
+    all that is alive, where 162k records at once kept Python's garbage collector busy for half the run."""
+
+    def __init__(self, figures: pd.DataFrame) -> None:
+        report_ids = figures["report_id"].tolist() if "report_id" in figures.columns or len(figures) else []
+        positions: dict[str, list[int]] = {}  # report_id -> its figures' rows, in their order
+        for row, report_id in enumerate(report_ids):
+            group = positions.get(report_id)
+            if group is None:
+                positions[report_id] = [row]
+            else:
+                group.append(row)
+        order = [row for group in positions.values() for row in group]
+        self.spans: dict[str, tuple[int, int]] = {}
+        start = 0
+        for report_id, group in positions.items():
+            self.spans[report_id] = (start, start + len(group))
+            start += len(group)
+        self.columns = tuple(c for c in _FIGURE_COLUMNS if c in figures.columns)
+        values = [_values(figures[c]) for c in self.columns]
+        if order != list(range(len(order))):  # one report's figures are not all together: bring them together
+            values = [[column[row] for row in order] for column in values]
+        self.values = values
+
+    def of(self, report_id: str) -> list[Record]:
+        span = self.spans.get(report_id)
+        if span is None:
+            return []
+        start, end = span
+        if not self.columns:
+            return [{} for _ in range(start, end)]
+        rows = zip(*(column[start:end] for column in self.values), strict=True)
+        return list(map(dict, map(zip, itertools.repeat(self.columns), rows)))
 
 
 def run_report_checks(reports: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
     """One row per report, check and value basis."""
-    by_report: dict[str, list[Record]] = {}
-    columns = [c for c in _FIGURE_COLUMNS if c in figures.columns]
-    for values in zip(*(figures[c].tolist() for c in columns), strict=True):
-        figure = dict(zip(columns, values, strict=True))
-        by_report.setdefault(figure["report_id"], []).append(figure)
-    rows = []
+    import pandas as pd
+
+    records = _FigureRecords(figures)
+    # the records are built already, so each check's function on records is called without its wrapper
+    runs = [(check.name, check.severity, basis, getattr(check.fn, "on_records", check.fn))
+            for check in REPORT_CHECKS for basis in check.bases]
+    report_ids, names, severities, bases, passes, messages = [], [], [], [], [], []
     for report in reports.to_dict("records"):
-        report_figures = by_report.get(report["report_id"], [])
-        for check in REPORT_CHECKS:
-            for basis in check.bases:
-                passed, message = check.fn(report, report_figures, basis)
-                rows.append({"report_id": report["report_id"], "check_name": check.name,
-                             "severity": check.severity, "value_basis": basis, "passed": bool(passed),
-                             "message": message})
-    return pd.DataFrame(rows, columns=["report_id", "check_name", "severity", "value_basis", "passed", "message"])
+        report_id = report["report_id"]
+        report_figures = records.of(report_id)
+        for name, severity, basis, fn in runs:
+            passed, message = fn(report, report_figures, basis)
+            report_ids.append(report_id)
+            names.append(name)
+            severities.append(severity)
+            bases.append(basis)
+            passes.append(bool(passed))
+            messages.append(message)
+    if not report_ids:
+        return pd.DataFrame([], columns=_RESULT_COLUMNS)
+    return pd.DataFrame(dict(zip(_RESULT_COLUMNS, (report_ids, names, severities, bases, passes, messages), strict=True)))
