@@ -212,11 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     scaffold.add_argument("--raw", help="folder of report folders (default: raw/)")
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
+    sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
     args = parser.parse_args(argv)
     if args.command == "refresh":
         return refresh(args.raw, args.warehouse)
     if args.command == "new-report":
         return new_report(args.report_id, args.source, args.raw)
+    if args.command == "column-schemas":
+        from pipeline.column_schemas import write
+        print(f"wrote {write()}")
+        return 0
     from pipeline.warehouse import Warehouse
     return summary(Path(args.path) if args.path else Warehouse().published_path)
 

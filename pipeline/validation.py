@@ -187,10 +187,11 @@ def table_problems(table: str, frame: pd.DataFrame, model: type[pa.DataFrameMode
     return []
 
 
-def load_and_check(raw_dir) -> RawReports:
-    """Read raw/ and, if anything is wrong, raise one RawReportError with every problem: those of
-    reading (files, fields, provenance) and those the schemas find in what could be read."""
-    loaded, problems = read_raw(raw_dir)
+def load_and_check(raw_dir, folders: list[Path] | None = None) -> RawReports:
+    """Read raw/ (or only `folders` of it) and, if anything is wrong, raise one RawReportError with
+    every problem: those of reading (files, fields, provenance) and those the schemas find in what
+    could be read."""
+    loaded, problems = read_raw(raw_dir, folders)
     if problems:
         if len(loaded.figures) or len(loaded.reports):
             try:
@@ -205,3 +206,83 @@ def load_and_check(raw_dir) -> RawReports:
                     or p.field == "report_id" and "slug" in p.expected)]
         raise RawReportError(problems)
     return loaded
+
+
+def _unique_keys(model: type[pa.DataFrameModel]) -> list[list[str]]:
+    """The column sets the model declares unique (Config.unique and unique=True fields)."""
+    schema = model.to_schema()
+    keys = []
+    if schema.unique:
+        keys.append(list(schema.unique) if isinstance(schema.unique, list | tuple) else [schema.unique])
+    keys += [[name] for name, column in schema.columns.items() if column.unique]
+    return keys
+
+
+# Rows validated by pandera at a time: the frames of a whole table (162k figures with their quotes at
+# 5,000 reports) cost 250 MB; chunks of whole reports keep that bounded and give the same result.
+CHUNK_ROWS = 25_000
+
+
+def validate_table(con, table: str, model: type[pa.DataFrameModel], memo: str | None = None,
+                   report_key: str = "report_id") -> tuple[list[Problem], int]:
+    """Validate the DuckDB table `table` against `model`; returns (problems, rows validated by pandera).
+
+    Rows are read and validated a few reports at a time (`report_key`: the SQL expression naming a
+    row's report). Every column and row check of the models is a function of one row, so this gives
+    the result of validating the whole frame; uniqueness, the one rule across rows, is checked on the
+    whole table in SQL.
+
+    With `memo` (a table of the report cache: table_name, report_id, digest), the rows of a report
+    whose content digest (count and sum of DuckDB's hash of every row) was validated before, under the
+    same code version, are not validated again. The memo is updated only when the table passes.
+    """
+    key = f"coalesce(CAST({report_key} AS VARCHAR), chr(0) || 'no report')"
+    groups = con.execute(
+        f'SELECT {key} AS "__report", count(*), count(*)::VARCHAR || \':\' || sum(hash(t)::HUGEINT)::VARCHAR '
+        f'FROM (SELECT * FROM "{table}") AS t GROUP BY ALL ORDER BY 1').fetchall()
+    known = {} if memo is None else dict(
+        con.execute(f"SELECT report_id, digest FROM {memo} WHERE table_name = ?", [table]).fetchall())
+    stale = [(report, rows) for report, rows, digest in groups if known.get(report) != digest]
+    chunks: list[list[str]] = []
+    size = CHUNK_ROWS
+    for report, rows in stale:
+        if size + rows > CHUNK_ROWS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(report)
+        size += rows
+    if not groups:
+        chunks = [[]]  # an empty table: pandera still checks its columns and types
+    numbered = f'SELECT row_number() OVER () - 1 AS "__row", {key} AS "__report", * FROM "{table}"'
+    problems: list[Problem] = []
+    seen: set[Problem] = set()
+    validated = 0
+    for chunk in chunks:
+        con.register("_chunk", pd.DataFrame({"report": pd.Series(chunk, dtype="string")}))
+        frame = con.execute(f'SELECT * EXCLUDE ("__report") FROM ({numbered}) '
+                            'WHERE "__report" IN (SELECT report FROM _chunk)').df()
+        con.unregister("_chunk")
+        frame = frame.set_index("__row").rename_axis(None)
+        validated += len(frame)
+        problems += [p for p in table_problems(table, frame, model) if p not in seen]
+        seen.update(problems)
+        del frame
+    # pandera saw a chunk at a time: a duplicate across chunks is found here, on the whole table
+    pandera_found_duplicates = any(p.expected.startswith("unique") for p in problems)
+    for columns in ([] if pandera_found_duplicates else _unique_keys(model)):
+        names = ", ".join(f'"{c}"' for c in columns)
+        for values in con.execute(f'SELECT {names}, count(*) FROM "{table}" GROUP BY ALL HAVING count(*) > 1 '
+                                  f'ORDER BY ALL LIMIT 50').fetchall():
+            found = ", ".join(f"{c}={_show(x)}" for c, x in zip(columns, values[:-1], strict=True))
+            problems.append(Problem(f"table {table}", "", where="", field=", ".join(columns),
+                                    found=f"{values[-1]} rows with {found}",
+                                    expected="unique together with the other key columns" if len(columns) > 1
+                                    else "unique"))
+    if memo is not None and not problems:
+        con.execute(f"DELETE FROM {memo} WHERE table_name = ?", [table]).fetchall()
+        if groups:
+            con.register("_digests", pd.DataFrame({"table_name": table, "report_id": [g[0] for g in groups],
+                                                   "digest": [g[2] for g in groups]}))
+            con.execute(f"INSERT INTO {memo} SELECT table_name, report_id, digest FROM _digests").fetchall()
+            con.unregister("_digests")
+    return problems, validated

@@ -1,12 +1,14 @@
 """The warehouse: a staging DuckDB file that the table assets build, and the publish step that
-audits it and replaces the published file in one atomic rename (write, audit, publish).
+audits it and makes it the published file with one atomic rename (write, audit, publish).
 
-    warehouse/.staging/illicit_income.duckdb   built table by table by the assets (DuckDB 2.x format)
+    warehouse/.staging/illicit_income.duckdb   built anew by every refresh, table by table
+    warehouse/.staging/report_cache.duckdb     per-report rows kept between refreshes (never published)
     warehouse/illicit_income.duckdb            what analysts open; only ever replaced whole
 
-The published file is written with a storage version that DuckDB 1.5 readers (the PyPI CLI) open,
-and is never opened read-write by the pipeline: readers holding it keep their snapshot while
-`os.replace` swaps in the new file, and a new connection sees the new data.
+Staging is written with a storage version that DuckDB 1.5 readers (the PyPI CLI) open, so the file
+that passed every check is the file that is published, renamed rather than copied (a copy of 540,000
+rows cost 1.8 s). The published file is never opened read-write: readers holding it keep their
+snapshot while `os.replace` swaps in the new file, and a new connection sees the new data.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
 
-from pipeline.changes import diff_warehouses
 from pipeline.errors import PublishError
+
+if TYPE_CHECKING:
+    import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
@@ -38,7 +42,9 @@ def sql(name: str) -> str:
 
 
 def _is_lock_error(exc: Exception) -> bool:
-    return "lock" in str(exc).lower()
+    """DuckDB's error for a file another process holds ("Could not set lock on file ...: Conflicting lock")."""
+    message = str(exc).lower()
+    return "could not set lock" in message or "conflicting lock" in message
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -56,7 +62,14 @@ class Warehouse(dg.ConfigurableResource):
     def staging_path(self) -> Path:
         return self.published_path.parent / ".staging" / self.published_path.name
 
+    @property
+    def cache_path(self) -> Path:
+        """Per-report results kept between refreshes (pipeline.report_cache); never published."""
+        return self.staging_path.parent / "report_cache.duckdb"
+
     def _connect_with_wait(self, path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.1
         while True:
@@ -76,76 +89,112 @@ class Warehouse(dg.ConfigurableResource):
                 delay = min(delay * 2, 1.0)
 
     @contextmanager
-    def staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the staging file (created if missing)."""
+    def _staging_lock(self) -> Iterator[None]:
+        """Held while staging is built or published, so that two refreshes of the same warehouse never
+        delete or swap each other's staging file (DuckDB's own lock ends when a connection closes)."""
+        import fcntl
+
         self.staging_path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect_with_wait(self.staging_path, read_only=False)
-        try:
-            yield con
-        finally:
-            con.close()
+        with open(self.staging_path.parent / "lock", "w") as handle:
+            deadline = time.monotonic() + self.lock_timeout_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise PublishError(
+                            f"another refresh of {self.published_path} held {self.staging_path.parent} for "
+                            f"{self.lock_timeout_seconds:.0f} s; nothing was published. Run the refresh again "
+                            "when it has finished.") from None
+                    time.sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
-    def read_staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect_with_wait(self.staging_path, read_only=True)
+    def fresh_staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A new, empty staging file (any previous one is removed), written with the published storage
+        version so that publishing is a rename; the report cache is attached read-write as `cache`."""
+        import duckdb
+
+        with self._staging_lock():
+            for path in (self.staging_path, self.staging_path.with_name(self.staging_path.name + ".wal")):
+                path.unlink(missing_ok=True)
+            con = duckdb.connect(str(self.staging_path),
+                                 config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+            try:
+                try:
+                    con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+                except duckdb.IOException as exc:
+                    if _is_lock_error(exc):
+                        raise
+                    # not a DuckDB file (damaged): the cache is derived data, rebuilt from raw/ as it goes
+                    self.cache_path.unlink(missing_ok=True)
+                    self.cache_path.with_name(self.cache_path.name + ".wal").unlink(missing_ok=True)
+                    con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+                yield con
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+
+    def cached_digests(self) -> dict[str, str]:
+        """{report_id: folder digest} of what the report cache holds ({} when there is none)."""
+        from pipeline.report_cache import cached_digests
+
+        if not self.cache_path.exists():
+            return {}
+        import duckdb
+
+        con = duckdb.connect(":memory:")
         try:
-            yield con
+            con.execute("ATTACH ? AS cache (READ_ONLY)", [str(self.cache_path)])
+            return cached_digests(con)
+        except duckdb.Error:
+            return {}  # unreadable or locked: the refresh re-reads every folder, which is always correct
         finally:
             con.close()
 
     def publish(self, run_id: str) -> tuple[dict[str, int], list[str] | None]:
-        """Copy staging into a new file beside the published one, audit it, then swap it in.
+        """Audit the staging file, then make it the published file with one atomic rename.
 
         Returns row counts per table and view, and what changed against the file it replaced (None
-        when there was none). On any failure the published file is untouched and the temporary file
-        is removed.
+        when there was none). On any failure the published file is untouched. `run_id` names the run
+        in messages.
         """
+        from pipeline.changes import diff_warehouses
+
         published = self.published_path
         published.parent.mkdir(parents=True, exist_ok=True)
-        tmp = published.with_name(f".{published.name}.{run_id}.tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            with self.read_staging() as staging_con:
-                expected = {t: staging_con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in PUBLISHED}
-            con = duckdb.connect(":memory:")
-            try:
-                con.execute("ATTACH ? AS staging (READ_ONLY)", [str(self.staging_path)])
-                con.execute(f"ATTACH ? AS fresh (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(tmp)])
-                con.execute("COPY FROM DATABASE staging TO fresh")
-                con.execute("CHECKPOINT fresh")
-                con.execute("DETACH fresh")
-                con.execute("DETACH staging")
-            finally:
-                con.close()
-            counts = self._audit(tmp, expected)
+        staging = self.staging_path
+        with self._staging_lock():
+            if not staging.exists():
+                raise PublishError(f"run {run_id}: no staging file {staging} to publish (the tables were not built "
+                                   "in this run, or another refresh published them); nothing was published")
+            if staging.with_name(staging.name + ".wal").exists():
+                raise PublishError(f"run {run_id}: {staging} has a write-ahead log: it was not closed cleanly "
+                                   "after it was built; nothing was published")
+            counts = self._audit(staging)
             # A writer holding the published file would see it vanish under it: wait for it to go.
             self._wait_for_no_writer(published)
-            changes = diff_warehouses(published, tmp) if published.exists() else None
-            with open(tmp, "rb") as handle:
+            changes = diff_warehouses(published, staging) if published.exists() else None
+            with open(staging, "rb") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, published)
-            wal = published.with_name(published.name + ".wal")
-            wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
-            dir_fd = os.open(published.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-            self._remove_stale_temporaries(keep=tmp)
-            return counts, changes
+            os.replace(staging, published)
+        wal = published.with_name(published.name + ".wal")
+        wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
+        dir_fd = os.open(published.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
         finally:
-            tmp.unlink(missing_ok=True)
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            os.close(dir_fd)
+        return counts, changes
 
-    def _remove_stale_temporaries(self, keep: Path, older_than_seconds: float = 3600) -> None:
-        """Temporary files of refreshes that were killed half-way (never the published file)."""
-        cutoff = time.time() - older_than_seconds
-        for path in self.published_path.parent.glob(f".{self.published_path.name}.*.tmp*"):
-            if path != keep and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+    def _audit(self, path: Path) -> dict[str, int]:
+        """The file opens read-only, holds every table and view, with reports and figures in it."""
+        import duckdb
 
-    def _audit(self, path: Path, expected: dict[str, int]) -> dict[str, int]:
-        """The new file opens read-only, holds every table, and as many rows as staging."""
         con = duckdb.connect(str(path), read_only=True)
         try:
             have = {r[0] for r in con.execute(
@@ -154,12 +203,9 @@ class Warehouse(dg.ConfigurableResource):
             if missing:
                 raise PublishError(f"the new warehouse lacks table(s) or view(s) {', '.join(missing)}; "
                                    "nothing was published")
-            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in PUBLISHED}
+            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in PUBLISHED}
         finally:
             con.close()
-        if counts != expected:
-            raise PublishError(f"the new warehouse's row counts {counts} differ from staging {expected}; "
-                               "nothing was published")
         if counts["reports"] == 0 or counts["figures"] == 0:
             raise PublishError("the new warehouse has no reports or no figures; nothing was published")
         return counts

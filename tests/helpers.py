@@ -13,19 +13,18 @@ import duckdb
 import pytest
 
 from pipeline import assets
-from pipeline.checks import ASSET_CHECKS
 from pipeline.errors import Problem, RawReportError
 from pipeline.warehouse import RawReportsDir, Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-ALL_ASSETS = [assets.raw_reports, assets.validated_figures, *assets.TABLE_ASSETS, assets.published_warehouse]
+ALL_ASSETS = assets.ALL_ASSETS
 
 
 def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
     """Materialize every asset and check, as the main job does, against the given raw/ and file."""
     return dg.materialize(
-        [*ALL_ASSETS, *ASSET_CHECKS],
+        ALL_ASSETS,
         resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import column_schemas
 from pipeline.definitions import defs
 from pipeline.schemas import TABLE_SCHEMAS
 
@@ -130,6 +131,23 @@ def test_loading_the_definitions_touches_no_file_in_raw():
     out = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_loading_the_definitions_imports_neither_pandas_pandera_nor_duckdb():
+    """What `dagster dev` pays at every reload: Dagster, and not the libraries the asset bodies use."""
+    probe = ("import sys\nimport pipeline.definitions\n"
+             "print(sorted(m for m in ('pandas', 'pandera', 'duckdb', 'numpy') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_stored_column_schemas_are_those_the_pandera_models_give():
+    """pipeline/column_schemas.json is what the UI shows; after changing a model, regenerate it with
+    `python -m pipeline column-schemas`."""
+    assert column_schemas._stored() == column_schemas.derive(), "run: python -m pipeline column-schemas"
+    for table, model in TABLE_SCHEMAS.items():
+        assert column_schemas.model_name(table) == model.__name__
 
 
 def test_dg_check_defs_passes(tmp_path):

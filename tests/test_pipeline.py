@@ -11,10 +11,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.checks import ASSET_CHECKS, CONTRACT, duckdb_cli, schema_check_name
+from pipeline.checks import CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
-from .helpers import build, failure_message, rows
+from .helpers import ALL_ASSETS, build, failure_message, rows
 
 D = dt.date
 
@@ -102,7 +102,7 @@ def test_validation_results_flag_the_arms_period(built, warehouse_path):
 
 def test_every_check_ran_and_blocking_ones_passed(built):
     evaluations = {e.asset_check_key.name: e for e in built.get_asset_check_evaluations()}
-    assert set(evaluations) == {spec.name for c in ASSET_CHECKS for spec in c.check_specs}
+    assert set(evaluations) == {spec.name for a in ALL_ASSETS for spec in a.check_specs}
     for table in CONTRACT:
         assert evaluations[schema_check_name(table)].passed, table
     assert evaluations["contract_satisfied"].passed

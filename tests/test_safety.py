@@ -15,12 +15,13 @@ import duckdb
 import pytest
 import tomli_w
 
+from pipeline import report_cache
 from pipeline.changes import _FIGURE_STATE
-from pipeline.checks import CONTRACT
+from pipeline.checks import CONTRACT, REPORT_KEY
 from pipeline.errors import RawReportError
 from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
 from pipeline.schemas import TABLE_SCHEMAS
-from pipeline.validation import load_and_check
+from pipeline.validation import _unique_keys, load_and_check
 from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION
 
 from .conftest import PROJECT_ROOT, SEED_ID
@@ -94,6 +95,11 @@ SQL_NAME_ALLOWLIST = {
     "PUBLISHED_STORAGE_VERSION",  # the constant "v1.3.0"
     "_FIGURE_STATE",  # the constant SELECT of changes.py, formatted with db="old"/"new"
     "db",  # the attached database alias, "old" or "new"
+    "FOLDERS", "ROWS", "VALIDATED", "name",  # report_cache.py: its own table names, constants of the module
+    "memo",  # validate_table's memo table: report_cache.VALIDATED
+    "report_key", "key",  # checks.REPORT_KEY's constant SQL expressions, or "report_id"
+    "numbered",  # validate_table's SELECT over `table` and `key`
+    "names",  # column names declared unique by a pandera model in schemas.py
 }
 SQL_METHODS = {"execute", "executemany", "sql", "query"}
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ATTACH|DETACH|DROP|COPY|ALTER|PRAGMA)\b")
@@ -187,13 +193,13 @@ def test_the_allowlisted_names_hold_constant_identifiers() -> None:
     for call in formats:
         assert not call.args and all(isinstance(k.value, ast.Constant) and k.value.value in ("old", "new")
                                      for k in call.keywords), ast.unparse(call)
-    # assets._build(warehouse, table, ...) is only ever called with a literal table name
-    tree = _tree(PIPELINE / "assets.py")
-    builds = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-              and n.func.id == "_build"]
-    assert builds
-    for call in builds:
-        assert isinstance(call.args[1], ast.Constant) and ident.match(call.args[1].value), ast.unparse(call)
+    # the report cache's table names, and the expressions naming a row's report, are constants
+    assert all(re.fullmatch(r"cache\.[a-z_]+", t) for t in (report_cache.FOLDERS, report_cache.VALIDATED,
+                                                            *report_cache.ROWS.values()))
+    assert all(re.fullmatch(r"[a-z_(), ]+", expression) for expression in REPORT_KEY.values())
+    # column names a model declares unique (pasted into the whole-table uniqueness query)
+
+    assert all(ident.match(c) for model in TABLE_SCHEMAS.values() for key in _unique_keys(model) for c in key)
 
 
 SQL_SENTENCE = """It said '); DROP TABLE figures; -- and "quotes" too, about $1.5 billion."""

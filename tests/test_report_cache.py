@@ -1,0 +1,178 @@
+"""Work that did not change is not redone (pipeline.report_cache), and the result is the one a
+rebuild from nothing gives: for unchanged, added, edited and removed reports, after a code change,
+with a damaged cache, and for the incremental table validation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline import report_cache
+from pipeline.schemas import TABLE_SCHEMAS
+from pipeline.validation import validate_table
+from pipeline.warehouse import PUBLISHED
+
+from .conftest import SEED_ID
+from .helpers import build
+
+
+def _raw_metadata(result) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "raw_reports")
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def _tables(path: Path) -> dict[str, list[tuple]]:
+    """Every published table and view, row for row in the order it is stored."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: con.execute(f'SELECT * FROM "{name}"').fetchall() for name in PUBLISHED}
+    finally:
+        con.close()
+
+
+def _rebuilt_from_nothing(raw_dir: Path, tmp_path: Path) -> dict[str, list[tuple]]:
+    fresh = tmp_path / "fresh" / "illicit_income.duckdb"
+    result = build(raw_dir, fresh)
+    assert result.success
+    assert _raw_metadata(result)["reports_unchanged"] == 0
+    return _tables(fresh)
+
+
+def _second_edition(raw_dir: Path, seed_dir: Path, name: str = f"{SEED_ID}-b") -> Path:
+    """A copy of the seed under another report id (the same series: a second edition)."""
+    target = raw_dir / name
+    shutil.copytree(seed_dir, target)
+    return target
+
+
+def test_an_unchanged_raw_dir_reads_no_report_and_publishes_the_same_tables(raw_dir, warehouse_path):
+    first = build(raw_dir, warehouse_path)
+    assert first.success
+    assert _raw_metadata(first)["reports_read"] == 1
+    before = _tables(warehouse_path)
+    second = build(raw_dir, warehouse_path)
+    assert second.success
+    assert (_raw_metadata(second)["reports_read"], _raw_metadata(second)["reports_unchanged"]) == (0, 1)
+    assert _tables(warehouse_path) == before
+    checks = {e.asset_check_key.name: e for e in second.get_asset_check_evaluations()}
+    assert checks["figures_matches_schema"].passed
+    assert checks["figures_matches_schema"].metadata["rows_validated_by_pandera"].value == 0
+
+
+def test_added_edited_and_removed_reports_give_what_a_rebuild_from_nothing_gives(raw_dir, seed_dir, warehouse_path,
+                                                                                   tmp_path):
+    assert build(raw_dir, warehouse_path).success
+    added = _second_edition(raw_dir, seed_dir)
+    result = build(raw_dir, warehouse_path)
+    assert result.success
+    assert (_raw_metadata(result)["reports_read"], _raw_metadata(result)["reports_unchanged"]) == (1, 1)
+    assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
+
+    # an edited report is re-read, and only it: without its correction, its best estimate is as published
+    corrections = added / "corrections.toml"
+    text = corrections.read_text()
+    start = text.index('[[correction]]\nfigure_id = "cyber-income"')
+    corrections.write_text(text[:start] + text[text.index("[[correction]]", start + 1):])
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 1
+    assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "b")
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    channels = dict(con.execute("SELECT report_id, income_usd FROM channels WHERE channel = 'cyber'").fetchall())
+    con.close()
+    assert channels == {SEED_ID: 1.35e9, added.name: 13.5e9}
+
+    # a removed report leaves every table
+    shutil.rmtree(added)
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 0
+    tables = _tables(warehouse_path)
+    assert tables == _rebuilt_from_nothing(raw_dir, tmp_path / "c")
+    assert all(added.name not in str(row) for rows in tables.values() for row in rows)
+
+
+def test_a_broken_edit_is_refused_and_the_cache_keeps_the_last_good_rows(raw_dir, seed_dir, warehouse_path, tmp_path):
+    assert build(raw_dir, warehouse_path).success
+    published = warehouse_path.read_bytes()
+    figures = seed_dir / "figures.toml"
+    good = figures.read_text()
+    figures.write_text(good.replace('topic = "channel"', 'topic = "chanel"', 1))
+    assert not build(raw_dir, warehouse_path).success
+    assert warehouse_path.read_bytes() == published
+    figures.write_text(good)  # put back: the cached rows are still those of the good folder
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 0
+    assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
+
+
+def test_a_code_change_invalidates_every_cached_report(raw_dir, warehouse_path, monkeypatch):
+    assert build(raw_dir, warehouse_path).success
+    monkeypatch.setattr(report_cache, "code_version", lambda: "another version of the pipeline")
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 1
+
+
+def test_a_damaged_cache_costs_a_full_refresh_and_nothing_else(raw_dir, warehouse_path, tmp_path):
+    assert build(raw_dir, warehouse_path).success
+    cache = warehouse_path.parent / ".staging" / "report_cache.duckdb"
+    assert cache.exists()
+    cache.write_bytes(b"not a database" * 1000)
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 1
+    assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
+
+
+def test_the_folder_digest_covers_every_file_and_the_code(seed_dir):
+    before = report_cache.folder_digest(seed_dir)
+    assert before == report_cache.folder_digest(seed_dir)
+    evidence = next(p for p in seed_dir.iterdir() if p.suffix == ".md")
+    evidence.write_bytes(evidence.read_bytes() + b" ")
+    assert report_cache.folder_digest(seed_dir) != before
+    evidence.write_bytes(evidence.read_bytes()[:-1])
+    assert report_cache.folder_digest(seed_dir) == before
+    (seed_dir / "notes.txt").write_text("a new file")
+    assert report_cache.folder_digest(seed_dir) != before
+
+
+@pytest.fixture
+def staging(raw_dir, seed_dir, warehouse_path, tmp_path):
+    """A writable copy of what a refresh built (staging is published by renaming it), with its cache."""
+    _second_edition(raw_dir, seed_dir)
+    assert build(raw_dir, warehouse_path).success
+    copy = tmp_path / "staging-copy.duckdb"
+    shutil.copyfile(warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("ATTACH ? AS cache", [str(warehouse_path.parent / ".staging" / "report_cache.duckdb")])
+    yield con
+    con.close()
+
+
+def test_incremental_table_validation_revalidates_a_changed_report(staging):
+    model = TABLE_SCHEMAS["channels"]
+    assert validate_table(staging, "channels", model, report_cache.VALIDATED) == ([], 0)
+    staging.execute(f"UPDATE channels SET income_usd = -1 WHERE report_id = '{SEED_ID}' AND channel = 'cyber'")
+    problems, validated = validate_table(staging, "channels", model, report_cache.VALIDATED)
+    assert validated == 4  # the seed's channel rows only
+    assert [(p.field, p.found) for p in problems] == [("income_usd", "-1.0")]
+    assert SEED_ID in problems[0].where
+    # the memo is not updated by a failing validation: the same table fails again
+    assert validate_table(staging, "channels", model, report_cache.VALIDATED)[0] == problems
+    # and the full validation agrees
+    assert validate_table(staging, "channels", model)[0] == problems
+
+
+def test_incremental_table_validation_finds_duplicates_across_reports(staging):
+    """A key without report_id (one row per channel and period in latest_channels): pandera sees only the
+    changed report's rows, the whole-table SQL check sees the duplicate."""
+    model = TABLE_SCHEMAS["latest_channels"]
+    staging.execute("CREATE TABLE latest_copy AS SELECT * FROM latest_channels")
+    assert validate_table(staging, "latest_copy", model, report_cache.VALIDATED)[0] == []
+    assert validate_table(staging, "latest_copy", model, report_cache.VALIDATED) == ([], 0)
+    staging.execute("INSERT INTO latest_copy SELECT * REPLACE ('zz-another-report' AS report_id) FROM latest_copy "
+                    "WHERE channel = 'cyber'")
+    problems, validated = validate_table(staging, "latest_copy", model, report_cache.VALIDATED)
+    assert validated == 1
+    assert [p.field for p in problems] == ["channel, period_start, period_end"], problems
+    assert "2 rows with channel='cyber'" in problems[0].found
