@@ -43,22 +43,25 @@ def summary(path: Path, out=sys.stdout) -> int:
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             print(f"  {table:<20} {rows:>7} rows", file=out)
         reports = con.execute("SELECT report_id, published_on FROM reports ORDER BY published_on, report_id").fetchall()
-        results = con.execute(
+        results = con.execute(  # only what is printed: the checks that did not pass
             "SELECT report_id, check_name, severity, value_basis, passed, message FROM validation_results "
-            "ORDER BY report_id, check_name, value_basis").fetchall()
+            "WHERE NOT passed ORDER BY report_id, check_name, value_basis").fetchall()
         corrections = dict(((r, (n, c, i)) for r, n, c, i in con.execute(
             "SELECT report_id, count(*), count(*) FILTER (correction_basis = 'cited'), "
             "count(*) FILTER (correction_basis = 'inferred') FROM figures WHERE corrected GROUP BY report_id"
         ).fetchall()))
     finally:
         con.close()
-    failing = {r[0] for r in results if not r[4]}
+    by_report: dict[str, list[tuple]] = {}
+    for row in results:
+        by_report.setdefault(row[0], []).append(row)
+    failing = set(by_report)
     shown = [(report_id, published_on) for report_id, published_on in reports if report_id in failing]
     if len(reports) > len(shown):
         print(f"\n{len(reports) - len(shown)} report(s) pass every check", file=out)
     for report_id, published_on in shown[:SHOW_REPORTS]:
         print(f"\nreport {report_id} (published {published_on})", file=out)
-        mine = [r for r in results if r[0] == report_id]
+        mine = by_report[report_id]
         for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
             failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and not r[4]]
             names = ", ".join(r[1] for r in failed)
