@@ -74,7 +74,7 @@ def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir, warehouse
     batch = ReportBatch(digests=digests, loaded=loaded, reused=len(folders) - len(stale),
                         stale=[folder.name for folder in stale])
     context.add_output_metadata({
-        "dagster/row_count": len(loaded.figures),
+        "figures_read": len(loaded.figures),
         "reports": len(folders),
         "reports_read": len(stale),
         "reports_unchanged": batch.reused,
@@ -102,9 +102,9 @@ def validated_figures(context: dg.AssetExecutionContext, raw_reports, raw: RawRe
     except RawReportError as exc:
         raise _failure(exc) from exc
     context.add_output_metadata({
-        "dagster/row_count": len(validated.figures),
+        "figures_validated": len(validated.figures),
         "reports_validated": len(validated.reports),
-        "figures_by_topic": dg.MetadataValue.json(validated.figures["topic"].value_counts().to_dict()),
+        "figures_validated_by_topic": dg.MetadataValue.json(validated.figures["topic"].value_counts().to_dict()),
     })
     return replace(raw_reports, loaded=validated)
 
@@ -143,33 +143,44 @@ assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
     ins={"validated_figures": dg.AssetIn()},
     can_subset=False,
 )
-def warehouse_tables(warehouse: Warehouse, validated_figures) -> Iterator:
+def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, validated_figures) -> Iterator:
     """Update the report cache with this refresh's validated reports, build every table and view in
-    staging from the cached rows with pipeline/sql/<table>.sql, then evaluate every table's checks."""
+    a new staging file from the cached rows with pipeline/sql/<table>.sql, then evaluate every table's
+    checks; mark the staging file publishable only if every blocking check passed."""
     from pipeline import report_cache
     from pipeline.report_checks import run_report_checks
     from pipeline.schemas import TABLE_SCHEMAS
 
     batch = validated_figures
+    run_key = _run_key(context)
     checks = run_report_checks(batch.loaded.reports, batch.loaded.figures)
-    with warehouse.fresh_staging() as con:
+    results: list = []
+    with warehouse.fresh_staging(run_key) as con:
         report_cache.update(con, batch, checks)
         report_cache.use_cached_rows(con)
         for table in PUBLISHED:
             con.execute("BEGIN")
             con.execute(sql(table))
             con.execute("COMMIT")
-            rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-            yield dg.MaterializeResult(asset_key=table, metadata={
+            rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+            results.append(dg.MaterializeResult(asset_key=table, metadata={
                 "dagster/row_count": rows,
                 "dagster/table_name": f"illicit_income.main.{table}",
-                "staging_file": str(warehouse.staging_path),
-            })
+                "staging_file": str(warehouse.staging_path(run_key)),
+            }))
         con.execute("BEGIN")
-        results = schema_check_results(con, TABLE_SCHEMAS, memo=report_cache.VALIDATED)
+        schema_results = schema_check_results(con, TABLE_SCHEMAS, memo=report_cache.VALIDATED)
         con.execute("COMMIT")
-        yield from results
-        yield from report_check_results(con)
+        results += schema_results + report_check_results(con)
+    if all(result.passed for result in schema_results):
+        warehouse.mark_passed(run_key)
+    yield from results
+
+
+def _run_key(context: dg.AssetExecutionContext) -> str:
+    """The run that built the staging file: a re-execution of a run (say, of its failed publish step)
+    publishes what that run built."""
+    return context.run.root_run_id or context.run.run_id
 
 
 @dg.asset(
@@ -178,14 +189,15 @@ def warehouse_tables(warehouse: Warehouse, validated_figures) -> Iterator:
     kinds={"duckdb"},
     owners=OWNERS,
     check_specs=PUBLISH_CHECK_SPECS,
-    description="warehouse/illicit_income.duckdb, the file analysts open. Built beside the published file from "
-                "staging, audited (every table present, row counts equal to staging), then swapped in with one "
-                "atomic rename; readers keep their snapshot. Written with storage version "
-                f"{PUBLISHED_STORAGE_VERSION} so that DuckDB 1.5 readers (the PyPI CLI) open it.",
+    description="warehouse/illicit_income.duckdb, the file analysts open: the staging file this run built, "
+                "published only if every blocking check passed on it, audited (opens read-only, every table and "
+                "view present, reports and figures not empty), then renamed over the published file atomically; "
+                f"readers keep their snapshot. Written with storage version {PUBLISHED_STORAGE_VERSION} so that "
+                "DuckDB 1.5 readers (the PyPI CLI) open it.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     try:
-        counts, changes = warehouse.publish(context.run.run_id)
+        counts, changes = warehouse.publish(_run_key(context))
     except PublishError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     path = warehouse.published_path

@@ -1,9 +1,9 @@
 """The warehouse: a staging DuckDB file that the table assets build, and the publish step that
 audits it and makes it the published file with one atomic rename (write, audit, publish).
 
-    warehouse/.staging/illicit_income.duckdb   built anew by every refresh, table by table
-    warehouse/.staging/report_cache.duckdb     per-report rows kept between refreshes (never published)
-    warehouse/illicit_income.duckdb            what analysts open; only ever replaced whole
+    warehouse/.staging/illicit_income.<run>.duckdb   built by one refresh, table by table
+    warehouse/.staging/report_cache.duckdb           per-report rows kept between refreshes (never published)
+    warehouse/illicit_income.duckdb                  what analysts open; only ever replaced whole
 
 Staging is written with a storage version that DuckDB 1.5 readers (the PyPI CLI) open, so the file
 that passed every check is the file that is published, renamed rather than copied (a copy of 540,000
@@ -59,13 +59,21 @@ class Warehouse(dg.ConfigurableResource):
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
-    def staging_path(self) -> Path:
-        return self.published_path.parent / ".staging" / self.published_path.name
+    def staging_dir(self) -> Path:
+        return self.published_path.parent / ".staging"
+
+    def staging_path(self, run_key: str) -> Path:
+        """The staging file of one refresh (`run_key`: the root run id, so that a re-execution of the
+        run publishes what the run built)."""
+        return self.staging_dir / f"{self.published_path.stem}.{run_key}.duckdb"
+
+    def _passed_marker(self, run_key: str) -> Path:
+        return self.staging_path(run_key).with_name(self.staging_path(run_key).name + ".passed")
 
     @property
     def cache_path(self) -> Path:
         """Per-report results kept between refreshes (pipeline.report_cache); never published."""
-        return self.staging_path.parent / "report_cache.duckdb"
+        return self.staging_dir / "report_cache.duckdb"
 
     def _connect_with_wait(self, path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -90,12 +98,13 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def _staging_lock(self) -> Iterator[None]:
-        """Held while staging is built or published, so that two refreshes of the same warehouse never
-        delete or swap each other's staging file (DuckDB's own lock ends when a connection closes)."""
+        """Held while a staging file is built or published and while the report cache is written, so
+        that two refreshes of the same warehouse never interleave those (DuckDB's own lock ends when a
+        connection closes, between steps)."""
         import fcntl
 
-        self.staging_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.staging_path.parent / "lock", "w") as handle:
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.staging_dir / "lock", "w") as handle:
             deadline = time.monotonic() + self.lock_timeout_seconds
             while True:
                 try:
@@ -104,7 +113,7 @@ class Warehouse(dg.ConfigurableResource):
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise PublishError(
-                            f"another refresh of {self.published_path} held {self.staging_path.parent} for "
+                            f"another refresh of {self.published_path} held {self.staging_dir} for "
                             f"{self.lock_timeout_seconds:.0f} s; nothing was published. Run the refresh again "
                             "when it has finished.") from None
                     time.sleep(0.1)
@@ -114,30 +123,54 @@ class Warehouse(dg.ConfigurableResource):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
-    def fresh_staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A new, empty staging file (any previous one is removed), written with the published storage
-        version so that publishing is a rename; the report cache is attached read-write as `cache`."""
+    def fresh_staging(self, run_key: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A new, empty staging file for this refresh, written with the published storage version so that
+        publishing is a rename, with the report cache attached read-write as `cache`. Staging files of
+        refreshes that ended more than an hour ago without publishing (failed checks, kept to be looked
+        at) are removed."""
         import duckdb
 
         with self._staging_lock():
-            for path in (self.staging_path, self.staging_path.with_name(self.staging_path.name + ".wal")):
+            staging = self.staging_path(run_key)
+            for path in (staging, staging.with_name(staging.name + ".wal"), self._passed_marker(run_key)):
                 path.unlink(missing_ok=True)
-            con = duckdb.connect(str(self.staging_path),
-                                 config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+            cutoff = time.time() - 3600
+            for path in self.staging_dir.glob(f"{self.published_path.stem}.*.duckdb*"):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+            con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
             try:
-                try:
-                    con.execute("ATTACH ? AS cache", [str(self.cache_path)])
-                except duckdb.IOException as exc:
-                    if _is_lock_error(exc):
-                        raise
-                    # not a DuckDB file (damaged): the cache is derived data, rebuilt from raw/ as it goes
-                    self.cache_path.unlink(missing_ok=True)
-                    self.cache_path.with_name(self.cache_path.name + ".wal").unlink(missing_ok=True)
-                    con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+                self._attach_cache(con)
                 yield con
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
+
+    def _attach_cache(self, con) -> None:
+        """Attach the report cache; one that cannot be read (damaged, not a DuckDB file) is derived data:
+        it is removed and the refresh goes on without it (raw_reports then read every folder)."""
+        import duckdb
+
+        from pipeline.report_cache import cached_digests
+
+        try:
+            con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+            cached_digests(con)  # reads the cache's tables: a damaged block fails here
+            return
+        except duckdb.Error as exc:
+            if _is_lock_error(exc):
+                raise
+        try:
+            con.execute("DETACH cache")
+        except duckdb.Error:
+            pass
+        for path in (self.cache_path, self.cache_path.with_name(self.cache_path.name + ".wal")):
+            path.unlink(missing_ok=True)
+        con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+
+    def mark_passed(self, run_key: str) -> None:
+        """Record that every blocking check passed on this refresh's staging file; publish requires it."""
+        self._passed_marker(run_key).write_text(run_key + "\n", encoding="utf-8")
 
     def cached_digests(self) -> dict[str, str]:
         """{report_id: folder digest} of what the report cache holds ({} when there is none)."""
@@ -156,24 +189,27 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def publish(self, run_id: str) -> tuple[dict[str, int], list[str] | None]:
-        """Audit the staging file, then make it the published file with one atomic rename.
+    def publish(self, run_key: str) -> tuple[dict[str, int], list[str] | None]:
+        """Audit this refresh's staging file, then make it the published file with one atomic rename.
 
-        Returns row counts per table and view, and what changed against the file it replaced (None
-        when there was none). On any failure the published file is untouched. `run_id` names the run
-        in messages.
+        Only a staging file on which every blocking check passed is published (the marker written by
+        mark_passed). Returns row counts per table and view, and what changed against the file it
+        replaced (None when there was none). On any failure the published file is untouched.
         """
         from pipeline.changes import diff_warehouses
 
         published = self.published_path
         published.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.staging_path
+        staging = self.staging_path(run_key)
         with self._staging_lock():
             if not staging.exists():
-                raise PublishError(f"run {run_id}: no staging file {staging} to publish (the tables were not built "
-                                   "in this run, or another refresh published them); nothing was published")
+                raise PublishError(f"run {run_key} has no staging file {staging} to publish (its tables were not "
+                                   "built, or were published already); nothing was published")
+            if not self._passed_marker(run_key).exists():
+                raise PublishError(f"the tables run {run_key} built in {staging} did not pass every blocking check; "
+                                   "nothing was published")
             if staging.with_name(staging.name + ".wal").exists():
-                raise PublishError(f"run {run_id}: {staging} has a write-ahead log: it was not closed cleanly "
+                raise PublishError(f"run {run_key}: {staging} has a write-ahead log: it was not closed cleanly "
                                    "after it was built; nothing was published")
             counts = self._audit(staging)
             # A writer holding the published file would see it vanish under it: wait for it to go.
@@ -182,6 +218,7 @@ class Warehouse(dg.ConfigurableResource):
             with open(staging, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(staging, published)
+            self._passed_marker(run_key).unlink(missing_ok=True)
         wal = published.with_name(published.name + ".wal")
         wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
         dir_fd = os.open(published.parent, os.O_RDONLY)

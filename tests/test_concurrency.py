@@ -144,12 +144,16 @@ def test_a_refresh_killed_half_way_leaves_the_last_good_file(raw_dir, seed_dir, 
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
     change_cyber_best_estimate(seed_dir)
-    staging = warehouse_path.parent / ".staging" / warehouse_path.name
+    staging_dir = warehouse_path.parent / ".staging"
+
+    def staging_files(suffix: str) -> list[Path]:
+        return list(staging_dir.glob(f"{warehouse_path.stem}.*.duckdb{suffix}"))
+
     moments = {
-        # while the table assets write into staging
-        "building staging": lambda: staging.with_name(staging.name + ".wal").exists(),
-        # while staging has no write-ahead log: just created, or built and checkpointed, not yet renamed
-        "staging checkpointed": lambda: staging.exists() and not staging.with_name(staging.name + ".wal").exists(),
+        # while the tables are written into this run's staging file
+        "building staging": lambda: bool(staging_files(".wal")),
+        # staging checked and marked publishable, not yet renamed over the published file
+        "staging passed, not yet published": lambda: bool(staging_files(".passed")),
     }
     outcomes = {}
     for moment, seen in moments.items():

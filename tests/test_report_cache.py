@@ -124,6 +124,59 @@ def test_a_damaged_cache_costs_a_full_refresh_and_nothing_else(raw_dir, warehous
     assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
 
 
+def test_a_corrupted_cache_block_costs_a_full_refresh_and_nothing_else(raw_dir, warehouse_path, tmp_path):
+    """A DuckDB file with a damaged block (not only a file that is not a database at all)."""
+    assert build(raw_dir, warehouse_path).success
+    cache = warehouse_path.parent / ".staging" / "report_cache.duckdb"
+    data = bytearray(cache.read_bytes())
+    for offset in range(8192, len(data), 65536):
+        data[offset:offset + 64] = b"\xff" * 64
+    cache.write_bytes(bytes(data))
+    result = build(raw_dir, warehouse_path)
+    assert result.success and _raw_metadata(result)["reports_read"] == 1
+    assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
+
+
+def test_a_staging_file_that_failed_its_checks_is_never_published(raw_dir, seed_dir, warehouse_path):
+    """Publishing alone (as from the UI) after a run whose blocking check failed publishes nothing."""
+    import dagster as dg
+
+    from pipeline import assets
+    from pipeline.warehouse import RawReportsDir, Warehouse
+
+    assert build(raw_dir, warehouse_path).success
+    before = warehouse_path.read_bytes()
+    figures = seed_dir / "figures.toml"
+    text = figures.read_text()
+    block = text[text.index('[[figure]]\nid = "cyber-income"'):text.index('[[figure]]\nid = "coal-smuggling-income"')]
+    figures.write_text(text + "\n" + block.replace('id = "cyber-income"', 'id = "cyber-income-again"'))
+    failed = build(raw_dir, warehouse_path)
+    assert not failed.success
+    resources = {"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))}
+    alone = dg.materialize([assets.published_warehouse], resources=resources, raise_on_error=False)
+    assert not alone.success
+    assert warehouse_path.read_bytes() == before
+    # and the failed run's own staging file, kept to be looked at, is not publishable either
+    leftovers = list((warehouse_path.parent / ".staging").glob("illicit_income.*.duckdb"))
+    assert leftovers and not list((warehouse_path.parent / ".staging").glob("*.passed"))
+
+
+def test_hidden_files_and_files_that_vanish_do_not_break_the_digest(seed_dir, monkeypatch):
+    before = report_cache.folder_digest(seed_dir)
+    (seed_dir / ".figures.toml.swp").write_bytes(b"an editor's swap file")
+    assert report_cache.folder_digest(seed_dir) == before
+    real_open = open
+
+    def vanishing(path, *args, **kwargs):
+        if str(path).endswith("figures.toml"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", vanishing)
+    unreadable = report_cache.folder_digest(seed_dir)
+    assert unreadable != before and unreadable != report_cache.folder_digest(seed_dir)
+
+
 def test_the_folder_digest_covers_every_file_and_the_code(seed_dir):
     before = report_cache.folder_digest(seed_dir)
     assert before == report_cache.folder_digest(seed_dir)
