@@ -87,3 +87,12 @@ def find_problem(exc: RawReportError, *, folder: str, file: str, field: str | No
         return p
     pytest.fail(f"no problem with folder={folder!r} file={file!r} field={field!r} where={where!r} "
                 f"found~{found!r} expected~{expected!r} in:\n{message}")
+
+
+def break_the_channels_grain(seed_dir: Path) -> None:
+    """Add a second figure for the cyber channel and the same period (another id): the figures schema
+    accepts it, the channels table's grain (one row per report, channel and period) does not."""
+    figures = seed_dir / "figures.toml"
+    text = figures.read_text()
+    block = text[text.index('[[figure]]\nid = "cyber-income"'):text.index('[[figure]]\nid = "coal-smuggling-income"')]
+    figures.write_text(text + "\n" + block.replace('id = "cyber-income"', 'id = "cyber-income-again"'))

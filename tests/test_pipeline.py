@@ -14,7 +14,7 @@ import pytest
 from pipeline.checks import CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
-from .helpers import ALL_ASSETS, build, failure_message, rows
+from .helpers import ALL_ASSETS, break_the_channels_grain, build, failure_message, rows
 
 D = dt.date
 
@@ -160,10 +160,7 @@ def test_a_failing_blocking_table_check_stops_publishing(raw_dir, seed_dir, ware
     the channels table's grain: its blocking check fails and the published file stays as it was."""
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
-    figures = seed_dir / "figures.toml"
-    text = figures.read_text()
-    block = text[text.index('[[figure]]\nid = "cyber-income"'):text.index('[[figure]]\nid = "coal-smuggling-income"')]
-    figures.write_text(text + "\n" + block.replace('id = "cyber-income"', 'id = "cyber-income-again"'))
+    break_the_channels_grain(seed_dir)
 
     result = build(raw_dir, warehouse_path)
 

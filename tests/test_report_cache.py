@@ -16,7 +16,7 @@ from pipeline.validation import validate_table
 from pipeline.warehouse import PUBLISHED
 
 from .conftest import SEED_ID
-from .helpers import build
+from .helpers import break_the_channels_grain, build
 
 
 def _raw_metadata(result) -> dict:
@@ -146,10 +146,7 @@ def test_a_staging_file_that_failed_its_checks_is_never_published(raw_dir, seed_
 
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
-    figures = seed_dir / "figures.toml"
-    text = figures.read_text()
-    block = text[text.index('[[figure]]\nid = "cyber-income"'):text.index('[[figure]]\nid = "coal-smuggling-income"')]
-    figures.write_text(text + "\n" + block.replace('id = "cyber-income"', 'id = "cyber-income-again"'))
+    break_the_channels_grain(seed_dir)
     failed = build(raw_dir, warehouse_path)
     assert not failed.success
     resources = {"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))}
