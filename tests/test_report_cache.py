@@ -226,3 +226,24 @@ def test_incremental_table_validation_finds_duplicates_across_reports(staging):
     assert validated == 1
     assert [p.field for p in problems] == ["channel, period_start, period_end"], problems
     assert "2 rows with channel='cyber'" in problems[0].found
+
+
+def test_validation_in_chunks_finds_what_a_whole_frame_validation_finds(staging, monkeypatch):
+    """Rows read and validated 2,048 at a time: a bad row in a late chunk is found and located, and a
+    duplicate key whose two rows fall in different chunks is found by the whole-table SQL check."""
+    from pipeline import validation
+
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 2048)
+    model = TABLE_SCHEMAS["channels"]
+    staging.execute("CREATE TABLE many AS SELECT c.* REPLACE ('r-' || lpad(i::VARCHAR, 4, '0') AS report_id) "
+                    f"FROM channels AS c, range(1500) AS r(i) WHERE c.report_id = '{SEED_ID}' ORDER BY report_id, channel")
+    rows = staging.execute("SELECT count(*) FROM many").fetchall()[0][0]
+    assert rows > 2 * 2048
+    assert validate_table(staging, "many", model) == ([], rows)
+    staging.execute("UPDATE many SET income_usd = -5 WHERE report_id = 'r-1499' AND channel = 'cyber'")
+    staging.execute("INSERT INTO many SELECT * FROM many WHERE report_id = 'r-0000' AND channel = 'cyber' LIMIT 1")
+    problems, validated = validate_table(staging, "many", model)
+    assert validated == rows + 1
+    negative = [p for p in problems if p.field == "income_usd"]
+    assert [(p.found, p.where) for p in negative] == [("-5.0", "row 5998 (report r-1499, cyber-income)")]
+    assert any("unique" in p.expected and "r-0000" in p.found for p in problems), problems
