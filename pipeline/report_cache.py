@@ -33,6 +33,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.frames import registered
+
 PACKAGE = Path(__file__).resolve().parent
 # Bump when the layout of the cache file changes.
 CACHE_FORMAT = 1
@@ -134,26 +136,23 @@ def update(con, batch: ReportBatch, checks) -> None:
         kept = [r for r in batch.digests if r not in stale]
         keep = pd.DataFrame({"report_id": pd.Series(kept, dtype="string"),
                              "digest": pd.Series([batch.digests[r] for r in kept], dtype="string")})
-        con.register("_keep", keep)
-        for table in (FOLDERS, *ROWS.values()):
-            con.execute(f"DELETE FROM {table} WHERE report_id NOT IN (SELECT report_id FROM _keep)").fetchall()
-        matching = con.execute(f"SELECT count(*) FROM {FOLDERS} JOIN _keep USING (report_id) "
-                               f"WHERE {FOLDERS}.digest = _keep.digest").fetchall()[0][0]
-        con.unregister("_keep")
+        with registered(con, "_keep", keep):
+            for table in (FOLDERS, *ROWS.values()):
+                con.execute(f"DELETE FROM {table} WHERE report_id NOT IN (SELECT report_id FROM _keep)").fetchall()
+            matching = con.execute(f"SELECT count(*) FROM {FOLDERS} JOIN _keep USING (report_id) "
+                                   f"WHERE {FOLDERS}.digest = _keep.digest").fetchall()[0][0]
         if matching != len(kept):
             raise RuntimeError("the report cache changed while this refresh ran (another refresh of the same "
                                "warehouse at the same time?); nothing was published: run the refresh again")
         for table, frame in ((ROWS["reports"], loaded.reports), (ROWS["figures"], loaded.figures),
                              (ROWS["checks"], checks)):
             if len(frame):
-                con.register("_rows", frame)
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows").fetchall()
-                con.unregister("_rows")
+                with registered(con, "_rows", frame):
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows").fetchall()
         fresh = pd.DataFrame({"report_id": pd.Series(batch.stale, dtype="string"),
                               "digest": pd.Series([batch.digests[r] for r in batch.stale], dtype="string")})
-        con.register("_fresh", fresh)
-        con.execute(f"INSERT INTO {FOLDERS} SELECT report_id, digest FROM _fresh").fetchall()
-        con.unregister("_fresh")
+        with registered(con, "_fresh", fresh):
+            con.execute(f"INSERT INTO {FOLDERS} SELECT report_id, digest FROM _fresh").fetchall()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -171,9 +170,8 @@ def _create(con, reports, figures, checks) -> None:
     con.execute("INSERT INTO cache.meta VALUES ('code_version', ?)", [code_version()]).fetchall()
     con.execute(f"CREATE TABLE {FOLDERS} (report_id VARCHAR PRIMARY KEY, digest VARCHAR NOT NULL)")
     for table, frame in ((ROWS["reports"], reports), (ROWS["figures"], figures), (ROWS["checks"], checks)):
-        con.register("_shape", frame)  # the types DuckDB reads from the frame's values, not just its dtypes
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _shape LIMIT 0")
-        con.unregister("_shape")
+        with registered(con, "_shape", frame):  # the types DuckDB reads from the values, not just the dtypes
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM _shape LIMIT 0")
     con.execute(f"CREATE TABLE {VALIDATED} (table_name VARCHAR, report_id VARCHAR, digest VARCHAR, "
                 "PRIMARY KEY (table_name, report_id))")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +11,7 @@ import pandera.pandas as pa
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
+from pipeline.frames import registered
 from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, read_raw
 from pipeline.schemas import FigureSchema, ReportSchema
 
@@ -245,26 +246,18 @@ def validate_table(con, table: str, model: type[pa.DataFrameModel], memo: str | 
     stale = [report for report, _, digest in groups if known.get(report) != digest]
     numbered = f'SELECT row_number() OVER () - 1 AS "__row", {key} AS "__report", * FROM "{table}"'
     query = f'SELECT * EXCLUDE ("__report") FROM ({numbered})'
-    if len(stale) < len(groups):
-        con.register("_stale", pd.DataFrame({"report": pd.Series(stale, dtype="string")}))
-        query += ' WHERE "__report" IN (SELECT report FROM _stale)'
     problems: list[Problem] = []
     seen: set[Problem] = set()
     validated = 0
     if stale or not groups:  # an empty table is validated too: pandera checks its columns and types
-        result = con.execute(query)
-        while True:  # one query, its rows fetched and validated CHUNK_ROWS at a time
-            frame = result.fetch_df_chunk(CHUNK_ROWS // 2048)
-            if validated and not len(frame):
-                break
-            frame = frame.set_index("__row").rename_axis(None)
-            validated += len(frame)
-            problems += [p for p in table_problems(table, frame, model) if p not in seen]
-            seen.update(problems)
-            if not len(frame):
-                break
-    if len(stale) < len(groups):
-        con.unregister("_stale")
+        some = len(stale) < len(groups)
+        with registered(con, "_stale", pd.DataFrame({"report": pd.Series(stale, dtype="string")})):
+            result = con.execute(query + (' WHERE "__report" IN (SELECT report FROM _stale)' if some else ""))
+            for frame in _chunks(result):
+                frame = frame.set_index("__row").rename_axis(None)
+                validated += len(frame)
+                problems += [p for p in table_problems(table, frame, model) if p not in seen]
+                seen.update(problems)
     # pandera saw a chunk at a time: a duplicate across chunks is found here, on the whole table (a key
     # whose duplicates pandera already listed row by row is not listed again)
     listed = {c.strip() for p in problems if p.expected.startswith("unique") for c in p.field.split(",")}
@@ -281,9 +274,18 @@ def validate_table(con, table: str, model: type[pa.DataFrameModel], memo: str | 
                                     else "unique"))
     if memo is not None and not problems:
         con.execute(f"DELETE FROM {memo} WHERE table_name = ?", [table]).fetchall()
-        if groups:
-            con.register("_digests", pd.DataFrame({"table_name": table, "report_id": [g[0] for g in groups],
-                                                   "digest": [g[2] for g in groups]}))
+        digests = pd.DataFrame({"table_name": table, "report_id": [g[0] for g in groups], "digest": [g[2] for g in groups]})
+        with registered(con, "_digests", digests):
             con.execute(f"INSERT INTO {memo} SELECT table_name, report_id, digest FROM _digests").fetchall()
-            con.unregister("_digests")
     return problems, validated
+
+
+def _chunks(result) -> Iterator[pd.DataFrame]:
+    """The rows of a DuckDB result as frames of CHUNK_ROWS (a multiple of its 2,048-row vectors), read
+    to the end; at least one frame, empty when there are no rows."""
+    frame = result.fetch_df_chunk(CHUNK_ROWS // 2048)
+    yield frame
+    while len(frame):
+        frame = result.fetch_df_chunk(CHUNK_ROWS // 2048)
+        if len(frame):
+            yield frame
