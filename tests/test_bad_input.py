@@ -169,18 +169,20 @@ Case = Callable[[Path], list[Located]]
 # -- files that are not valid TOML, or not text
 
 
+def _toml_broken(raw: Path, file: str, old: str, new: str) -> list[Located]:
+    """Replace `old` by `new` in a seed file, making it invalid TOML on the line of `old`."""
+    path = _seed(raw) / file
+    line = _line_of(path, old)
+    edit(path, old, new)
+    return [Located(SEED, file, f"line {line}", found="invalid TOML", expected="a valid TOML file")]
+
+
 def figures_stray_quote(raw: Path) -> list[Located]:
-    path = _seed(raw) / FIGURES_FILE
-    line = _line_of(path, 'value_text = "$13.5 billion"')
-    edit(path, 'value_text = "$13.5 billion"', 'value_text = "$13.5 billion""')
-    return [Located(SEED, FIGURES_FILE, f"line {line}", found="invalid TOML", expected="a valid TOML file")]
+    return _toml_broken(raw, FIGURES_FILE, 'value_text = "$13.5 billion"', 'value_text = "$13.5 billion""')
 
 
 def report_stray_quote(raw: Path) -> list[Located]:
-    path = _seed(raw) / REPORT_FILE
-    line = _line_of(path, 'series = "inss-illicit-income"')
-    edit(path, 'series = "inss-illicit-income"', 'series = ""inss-illicit-income"')
-    return [Located(SEED, REPORT_FILE, f"line {line}", found="invalid TOML", expected="a valid TOML file")]
+    return _toml_broken(raw, REPORT_FILE, 'series = "inss-illicit-income"', 'series = ""inss-illicit-income"')
 
 
 def figures_truncated_in_a_string(raw: Path) -> list[Located]:
@@ -213,18 +215,18 @@ def figures_missing(raw: Path) -> list[Located]:
     return [Located(SEED, FIGURES_FILE, found="no such file", expected="a file named figures.toml")]
 
 
-def report_utf8_bom(raw: Path) -> list[Located]:
-    path = _seed(raw) / REPORT_FILE
+def _with_bom(raw: Path, file: str) -> list[Located]:
+    path = _seed(raw) / file
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    return [Located(SEED, REPORT_FILE, "line 1", found="a UTF-8 byte-order mark",
-                    expected="UTF-8 without a byte-order mark")]
+    return [Located(SEED, file, "line 1", found="a UTF-8 byte-order mark", expected="UTF-8 without a byte-order mark")]
+
+
+def report_utf8_bom(raw: Path) -> list[Located]:
+    return _with_bom(raw, REPORT_FILE)
 
 
 def figures_utf8_bom(raw: Path) -> list[Located]:
-    path = _seed(raw) / FIGURES_FILE
-    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    return [Located(SEED, FIGURES_FILE, "line 1", found="a UTF-8 byte-order mark",
-                    expected="UTF-8 without a byte-order mark")]
+    return _with_bom(raw, FIGURES_FILE)
 
 
 def figures_latin1_byte(raw: Path) -> list[Located]:
@@ -237,10 +239,7 @@ def figures_latin1_byte(raw: Path) -> list[Located]:
 
 
 def corrections_stray_quote(raw: Path) -> list[Located]:
-    path = _seed(raw) / CORRECTIONS_FILE
-    line = _line_of(path, 'figure_id = "cyber-income"')
-    edit(path, 'figure_id = "cyber-income"', 'figure_id = "cyber-income')
-    return [Located(SEED, CORRECTIONS_FILE, f"line {line}", found="invalid TOML", expected="a valid TOML file")]
+    return _toml_broken(raw, CORRECTIONS_FILE, 'figure_id = "cyber-income"', 'figure_id = "cyber-income')
 
 
 def nonexistent_date(raw: Path) -> list[Located]:
