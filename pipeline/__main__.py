@@ -42,24 +42,31 @@ def summary(path: Path, out=sys.stdout) -> int:
         for table in PUBLISHED:
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             print(f"  {table:<20} {rows:>7} rows", file=out)
-        reports = con.execute("SELECT report_id, published_on FROM reports ORDER BY published_on, report_id").fetchall()
-        results = con.execute(  # only what is printed: the checks that did not pass
+        total_reports = con.execute("SELECT count(*) FROM reports").fetchall()[0][0]
+        failed_total, failing_reports = con.execute(
+            "SELECT count(*), count(DISTINCT report_id) FROM validation_results WHERE NOT passed").fetchall()[0]
+        # only what is printed: the first SHOW_REPORTS reports with a check that did not pass, by date
+        con.execute("CREATE TEMP TABLE shown AS SELECT report_id, published_on FROM reports WHERE report_id IN "
+                    "(SELECT report_id FROM validation_results WHERE NOT passed) "
+                    "ORDER BY published_on, report_id LIMIT ?", [SHOW_REPORTS])
+        shown = con.execute("SELECT report_id, published_on FROM shown ORDER BY published_on, report_id").fetchall()
+        results = con.execute(
             "SELECT report_id, check_name, severity, value_basis, passed, message FROM validation_results "
-            "WHERE NOT passed ORDER BY report_id, check_name, value_basis").fetchall()
+            "WHERE NOT passed AND report_id IN (SELECT report_id FROM shown) "
+            "ORDER BY report_id, check_name, value_basis").fetchall()
         corrections = dict(((r, (n, c, i)) for r, n, c, i in con.execute(
             "SELECT report_id, count(*), count(*) FILTER (correction_basis = 'cited'), "
-            "count(*) FILTER (correction_basis = 'inferred') FROM figures WHERE corrected GROUP BY report_id"
+            "count(*) FILTER (correction_basis = 'inferred') FROM figures "
+            "WHERE corrected AND report_id IN (SELECT report_id FROM shown) GROUP BY report_id"
         ).fetchall()))
     finally:
         con.close()
     by_report: dict[str, list[tuple]] = {}
     for row in results:
         by_report.setdefault(row[0], []).append(row)
-    failing = set(by_report)
-    shown = [(report_id, published_on) for report_id, published_on in reports if report_id in failing]
-    if len(reports) > len(shown):
-        print(f"\n{len(reports) - len(shown)} report(s) pass every check", file=out)
-    for report_id, published_on in shown[:SHOW_REPORTS]:
+    if total_reports > failing_reports:
+        print(f"\n{total_reports - failing_reports} report(s) pass every check", file=out)
+    for report_id, published_on in shown:
         print(f"\nreport {report_id} (published {published_on})", file=out)
         mine = by_report[report_id]
         for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
@@ -75,14 +82,13 @@ def summary(path: Path, out=sys.stdout) -> int:
         n, cited, inferred = corrections.get(report_id, (0, 0, 0))
         print(f"  corrections: {n} figure(s) corrected ({cited} cited, {inferred} inferred); "
               "best estimates are in channels.income_usd and the deficit's *_usd columns", file=out)
-    if len(shown) > SHOW_REPORTS:
-        print(f"\n... and {len(shown) - SHOW_REPORTS} more report(s) with checks that did not pass", file=out)
-    failed_total = sum(1 for r in results if not r[4])
+    if failing_reports > len(shown):
+        print(f"\n... and {failing_reports - len(shown)} more report(s) with checks that did not pass", file=out)
     print(f"\n{failed_total} check row(s) did not pass; all are in validation_results (where not passed)", file=out)
     return 0
 
 
-def refresh(raw: str | None = None, warehouse: str | None = None) -> int:
+def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = False) -> int:
     home = _ensure_dagster_home()
     import dagster as dg
 
@@ -97,8 +103,10 @@ def refresh(raw: str | None = None, warehouse: str | None = None) -> int:
         resources = {}
         if raw:
             resources["raw"] = {"config": {"path": str(Path(raw).resolve())}}
-        if warehouse:
-            resources["warehouse"] = {"config": {"path": str(Path(warehouse).resolve())}}
+        if warehouse or full:
+            resources["warehouse"] = {"config": {
+                **({"path": str(Path(warehouse).resolve())} if warehouse else {}),
+                **({"incremental_max_share": 0.0} if full else {})}}
         if resources:
             run_config["resources"] = resources
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
@@ -209,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("refresh", help="run the main job and publish the warehouse")
     run.add_argument("--raw", help="folder of report folders (default: raw/)")
     run.add_argument("--warehouse", help="published DuckDB file (default: warehouse/illicit_income.duckdb)")
+    run.add_argument("--full", action="store_true",
+                     help="build every table from nothing instead of replacing only the changed reports' rows")
     scaffold = sub.add_parser("new-report", help="create raw/<report_id>/ from a document, with templates")
     scaffold.add_argument("report_id")
     scaffold.add_argument("source", help="the document as received (text)")
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
     args = parser.parse_args(argv)
     if args.command == "refresh":
-        return refresh(args.raw, args.warehouse)
+        return refresh(args.raw, args.warehouse, args.full)
     if args.command == "new-report":
         return new_report(args.report_id, args.source, args.raw)
     if args.command == "column-schemas":
