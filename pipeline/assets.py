@@ -13,9 +13,9 @@ Built as ten steps with their checks as 25 more, a refresh paid about 0.15 s of 
 per step, several seconds in all, for SQL that takes well under a second. Materializing any one of
 them rebuilds all ten (can_subset=False): they are derived from the same cached rows in one pass.
 
-Work that did not change is not redone (pipeline.report_cache): raw_reports re-reads only the
-report folders whose content changed since the last refresh, and the tables are rebuilt in SQL
-from the rows kept for the others.
+Work that did not change is not redone: raw_reports re-reads only the report folders whose
+content changed since the last refresh (pipeline.report_cache), and warehouse_tables replaces only
+their reports' rows in a copy of the published file (pipeline.tables).
 
 Modules that import pandas, pandera or DuckDB are imported inside the asset bodies, so loading the
 definitions (what `dagster dev` does at every reload) costs little more than importing Dagster.
@@ -36,7 +36,7 @@ from pipeline.checks import (
 )
 from pipeline.column_schemas import column_schema, description
 from pipeline.errors import PublishError, RawReportError
-from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse, sql
+from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse
 
 OWNERS = ["team:data"]
 
@@ -59,19 +59,19 @@ def _failure(exc: RawReportError) -> dg.Failure:
 )
 def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir, warehouse: Warehouse):
     from pipeline.raw_reports import report_folders
-    from pipeline.report_cache import ReportBatch, folder_digest
+    from pipeline.report_cache import ReportBatch, digest_folders
     from pipeline.validation import load_and_check
 
     raw_dir = raw.resolved
     folders = report_folders(raw_dir) if raw_dir.is_dir() else []
-    digests = {folder.name: folder_digest(folder) for folder in folders}
-    cached = warehouse.cached_digests()
-    stale = [folder for folder in folders if cached.get(folder.name) != digests[folder.name]]
+    cached = warehouse.cached_folders()
+    digests, signatures = digest_folders(folders, cached)
+    stale = [folder for folder in folders if cached.get(folder.name, ("",))[0] != digests[folder.name]]
     try:
         loaded = load_and_check(raw_dir, folders=stale)
     except RawReportError as exc:
         raise _failure(exc) from exc
-    batch = ReportBatch(digests=digests, loaded=loaded, reused=len(folders) - len(stale),
+    batch = ReportBatch(digests=digests, signatures=signatures, loaded=loaded, reused=len(folders) - len(stale),
                         stale=[folder.name for folder in stale])
     context.add_output_metadata({
         "figures_read": len(loaded.figures),
@@ -145,31 +145,33 @@ assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
 )
 def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, validated_figures) -> Iterator:
     """Update the report cache with this refresh's validated reports, build every table and view in
-    a new staging file from the cached rows with pipeline/sql/<table>.sql, then evaluate every table's
-    checks; mark the staging file publishable only if every blocking check passed."""
-    from pipeline import report_cache
+    this run's staging file (from nothing, or in a copy of the published file by replacing the changed
+    reports' rows: pipeline.tables), then evaluate every table's checks; mark the staging file
+    publishable only if every blocking check passed."""
+    from pipeline import report_cache, tables
     from pipeline.report_checks import run_report_checks
     from pipeline.schemas import TABLE_SCHEMAS
 
     batch = validated_figures
     run_key = _run_key(context)
     checks = run_report_checks(batch.loaded.reports, batch.loaded.figures)
+    plan = tables.Plan(batch.digests, max_share=warehouse.incremental_max_share)
     results: list = []
-    with warehouse.fresh_staging(run_key) as con:
+    with warehouse.fresh_staging(run_key, start_from_published=plan.decide) as con:
         report_cache.update(con, batch, checks)
-        report_cache.use_cached_rows(con)
+        built = tables.build(con, plan, run_key)
         for table in PUBLISHED:
-            con.execute("BEGIN")
-            con.execute(sql(table))
-            con.execute("COMMIT")
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
             results.append(dg.MaterializeResult(asset_key=table, metadata={
                 "dagster/row_count": rows,
                 "dagster/table_name": f"illicit_income.main.{table}",
                 "staging_file": str(warehouse.staging_path(run_key)),
+                "built": built.method,
+                "why": built.reason,
+                "reports_rebuilt": built.reports_rebuilt,
             }))
         con.execute("BEGIN")
-        schema_results = schema_check_results(con, TABLE_SCHEMAS, memo=report_cache.VALIDATED)
+        schema_results = schema_check_results(con, TABLE_SCHEMAS, built.rows_to_validate)
         con.execute("COMMIT")
         results += schema_results + report_check_results(con)
     if all(result.passed for result in schema_results):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -632,7 +633,9 @@ def _disagrees(value: float | int, unit: str, value_text: str, *, normalized: bo
 
 def report_folders(raw_dir: Path) -> list[Path]:
     """The report folders in raw/, sorted. Hidden folders and loose files are ignored."""
-    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    with os.scandir(raw_dir) as entries:  # the directory entry's type: no stat per folder
+        names = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith((".", "_")))
+    return [raw_dir / name for name in names]
 
 
 def _frame(rows: list[dict], columns: list[str], date_columns: tuple[str, ...]) -> pd.DataFrame:

@@ -9,10 +9,10 @@ a digest of both:
     code version  = sha256(the pipeline's modules and SQL, the Python version, every installed
                            distribution's version)
 
-A refresh hashes every folder (about 0.3 s for 5,000 reports), parses only the folders whose digest
-is not in the cache, and rebuilds every table from the cached rows with DuckDB. Work across reports
-(report_changes, the latest_* views, uniqueness) is redone every time, in SQL. The published result
-is the same as a rebuild from nothing (tests/test_report_cache.py and the benchmark compare them);
+A refresh hashes every folder (about 0.3 s for 5,000 reports) and parses only the folders whose
+digest is not in the cache; the tables are then built from the cached rows with DuckDB (all of them,
+or only the changed reports' rows in a copy of the published file: pipeline.tables). The published
+result is the same as a rebuild from nothing (tests/test_report_cache.py and the benchmark compare them);
 any change to the code or the libraries invalidates everything.
 
 The cache is a DuckDB file beside the staging file (warehouse/.staging/report_cache.duckdb), written
@@ -26,6 +26,7 @@ import hashlib
 import os
 import stat
 import sys
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from pipeline.frames import registered
 
 PACKAGE = Path(__file__).resolve().parent
 # Bump when the layout of the cache file changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @cache
@@ -54,6 +55,18 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def _files(folder: Path) -> list[tuple[str, str]]:
+    """(name relative to the folder, path) of every file in the folder and its subfolders, in name
+    order; hidden files and folders left out. os.walk rather than Path.rglob: a third of the time."""
+    entries = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = os.path.relpath(root, folder)
+        entries += [(name if base == "." else f"{base}/{name}", os.path.join(root, name))
+                    for name in files if not name.startswith(".")]
+    return sorted(entries)
+
+
 def folder_digest(folder: Path) -> str:
     """sha256 of the code version and of every regular file in the folder and its subfolders (names,
     sizes and contents), in name order. Hidden files (editor swap files, .DS_Store) are left out: the
@@ -62,17 +75,10 @@ def folder_digest(folder: Path) -> str:
     Files are read in chunks (hashlib.file_digest), so an oversized document costs no memory; the
     loader still refuses it unread. A file that vanishes or cannot be read while it is hashed makes the
     digest one that matches nothing, so the folder is read again (and the loader names the problem).
-    os.walk rather than Path.rglob: a third of the time for 5,000 folders.
     """
     digest = hashlib.sha256(code_version().encode())
-    entries = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = os.path.relpath(root, folder)
-        entries += [(name if base == "." else f"{base}/{name}", os.path.join(root, name))
-                    for name in files if not name.startswith(".")]
     try:
-        for name, path in sorted(entries):
+        for name, path in _files(folder):
             if not stat.S_ISREG(os.stat(path).st_mode):
                 continue  # a FIFO or socket is not read (it could block); nothing the loader reads
             with open(path, "rb") as handle:
@@ -84,12 +90,53 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+# A file changed less than this before its folder was hashed makes the folder's signature untrusted:
+# a change within the same tick of the file system's clock would leave its times as they were.
+RACY_SECONDS = 2.0
+
+
+def folder_signature(folder: Path, now: float) -> str | None:
+    """sha256 of the name, size, inode, device and modification and change times (ns) of every file
+    folder_digest reads, or None when a file changed less than RACY_SECONDS before `now` or cannot be
+    read. Any write to a file, and any rename or replacement of one, changes its change time (which no
+    program can set back), so a folder with the same signature as when it was hashed has the same
+    digest: the rule git, make and rsync rely on, with git's guard against a change in the same tick."""
+    digest = hashlib.sha256()
+    try:
+        for name, path in _files(folder):
+            info = os.stat(path)
+            if max(info.st_mtime_ns, info.st_ctime_ns) >= (now - RACY_SECONDS) * 1e9:
+                return None
+            digest.update(f"{name}\0{info.st_mode}\0{info.st_size}\0{info.st_ino}\0{info.st_dev}\0"
+                          f"{info.st_mtime_ns}\0{info.st_ctime_ns}\n".encode())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def digest_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
+                   ) -> tuple[dict[str, str], dict[str, str | None]]:
+    """({report_id: digest}, {report_id: signature}) of the folders: a folder whose signature is the one
+    `known` (report_id -> (digest, signature), from the cache) holds keeps its digest without being read;
+    every other folder is hashed."""
+    now = time.time()
+    digests, signatures = {}, {}
+    for folder in folders:
+        signature = folder_signature(folder, now)
+        before = known.get(folder.name)
+        trusted = signature is not None and before is not None and before[1] == signature
+        digests[folder.name] = before[0] if trusted else folder_digest(folder)
+        signatures[folder.name] = signature
+    return digests, signatures
+
+
 @dataclass
 class ReportBatch:
     """The reports of one refresh: every folder's digest, and the rows of the folders that had to be
     (re)read because the cache did not hold their digest."""
 
     digests: dict[str, str]  # report_id -> folder digest, for every report folder in raw/
+    signatures: dict[str, str | None]  # report_id -> folder signature (None: not to be trusted next time)
     loaded: Any  # pipeline.raw_reports.RawReports of the re-read folders only
     reused: int = 0  # folders whose cached rows are used as they are
     stale: list[str] = field(default_factory=list)  # report ids re-read this time
@@ -98,14 +145,14 @@ class ReportBatch:
 # The cache file's tables. Rows are keyed by report_id; `folders` says which digest they belong to.
 FOLDERS = "cache.folders"
 ROWS = {"reports": "cache.reports", "figures": "cache.figures", "checks": "cache.checks"}
-VALIDATED = "cache.validated"
 
 
-def cached_digests(con) -> dict[str, str]:
-    """{report_id: digest} of the reports the attached cache holds, or {} for an empty or stale cache."""
+def cached_folders(con) -> dict[str, tuple[str, str | None]]:
+    """{report_id: (digest, signature)} of the reports the attached cache holds, or {} for an empty or
+    stale cache."""
     if not _current(con):
         return {}
-    return dict(con.execute(f"SELECT report_id, digest FROM {FOLDERS}").fetchall())
+    return {r: (d, sig) for r, d, sig in con.execute(f"SELECT report_id, digest, signature FROM {FOLDERS}").fetchall()}
 
 
 def _current(con) -> bool:
@@ -149,10 +196,14 @@ def update(con, batch: ReportBatch, checks) -> None:
             if len(frame):
                 with registered(con, "_rows", frame):
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows").fetchall()
-        fresh = pd.DataFrame({"report_id": pd.Series(batch.stale, dtype="string"),
-                              "digest": pd.Series([batch.digests[r] for r in batch.stale], dtype="string")})
-        with registered(con, "_fresh", fresh):
-            con.execute(f"INSERT INTO {FOLDERS} SELECT report_id, digest FROM _fresh").fetchall()
+        # every folder's digest, and its signature as of this refresh
+        folders = pd.DataFrame({"report_id": pd.Series(list(batch.digests), dtype="string"),
+                                "digest": pd.Series(list(batch.digests.values()), dtype="string"),
+                                "signature": pd.Series([batch.signatures.get(r) for r in batch.digests],
+                                                       dtype="string")})
+        con.execute(f"DELETE FROM {FOLDERS}").fetchall()
+        with registered(con, "_folders", folders):
+            con.execute(f"INSERT INTO {FOLDERS} SELECT report_id, digest, signature FROM _folders").fetchall()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -160,6 +211,7 @@ def update(con, batch: ReportBatch, checks) -> None:
 
 
 def _reset(con) -> None:
+    # "validated" held the table checks' memo of cache format 1 (now pipeline.tables keeps what passed)
     for name in ("meta", "folders", *[t.split(".")[1] for t in ROWS.values()], "validated"):
         con.execute(f"DROP TABLE IF EXISTS cache.{name}")
 
@@ -168,17 +220,20 @@ def _create(con, reports, figures, checks) -> None:
     """Tables typed like the validated frames (pandera coerces every column to its declared dtype)."""
     con.execute("CREATE TABLE cache.meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
     con.execute("INSERT INTO cache.meta VALUES ('code_version', ?)", [code_version()]).fetchall()
-    con.execute(f"CREATE TABLE {FOLDERS} (report_id VARCHAR PRIMARY KEY, digest VARCHAR NOT NULL)")
+    con.execute(f"CREATE TABLE {FOLDERS} (report_id VARCHAR PRIMARY KEY, digest VARCHAR NOT NULL, signature VARCHAR)")
     for table, frame in ((ROWS["reports"], reports), (ROWS["figures"], figures), (ROWS["checks"], checks)):
         with registered(con, "_shape", frame):  # the types DuckDB reads from the values, not just the dtypes
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM _shape LIMIT 0")
-    con.execute(f"CREATE TABLE {VALIDATED} (table_name VARCHAR, report_id VARCHAR, digest VARCHAR, "
-                "PRIMARY KEY (table_name, report_id))")
 
 
-def use_cached_rows(con) -> None:
+# The names the table SQL reads its inputs by (pipeline/sql/*.sql), and the cache table behind each.
+FRAMES = {"reports_frame": ROWS["reports"], "figures_frame": ROWS["figures"], "validation_frame": ROWS["checks"]}
+
+
+def use_cached_rows(con, only: str | None = None) -> None:
     """Name the cached rows as the table SQL expects its inputs (reports_frame, figures_frame,
-    validation_frame), in this connection only."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW reports_frame AS SELECT * FROM {ROWS['reports']}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW figures_frame AS SELECT * FROM {ROWS['figures']}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW validation_frame AS SELECT * FROM {ROWS['checks']}")
+    validation_frame), in this connection only; with `only` (a constant SELECT of report ids), only
+    those reports' rows."""
+    where = "" if only is None else f" WHERE report_id IN ({only})"
+    for frame, table in FRAMES.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {frame} AS SELECT * FROM {table}{where}")

@@ -11,7 +11,6 @@ import pandera.pandas as pa
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
-from pipeline.frames import registered
 from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, read_raw
 from pipeline.schemas import FigureSchema, ReportSchema
 
@@ -224,45 +223,42 @@ def _unique_keys(model: type[pa.DataFrameModel]) -> list[list[str]]:
 CHUNK_ROWS = 49_152
 
 
-def validate_table(con, table: str, model: type[pa.DataFrameModel], memo: str | None = None,
-                   report_key: str = "report_id") -> tuple[list[Problem], int]:
+def validate_table(con, table: str, model: type[pa.DataFrameModel], where: str | None = None
+                   ) -> tuple[list[Problem], int]:
     """Validate the DuckDB table `table` against `model`; returns (problems, rows validated by pandera).
 
     Rows are read by one query and validated CHUNK_ROWS at a time. Every column and row check of the
     models is a function of one row, so this gives the result of validating the whole frame;
     uniqueness, the one rule across rows, is checked on the whole table in SQL.
 
-    With `memo` (a table of the report cache: table_name, report_id, digest), the rows of a report
-    whose content digest (count and sum of DuckDB's hash of every row) was validated before, under the
-    same code version, are not validated again (`report_key`: the SQL expression naming a row's
-    report). The memo is updated only when the table passes.
+    With `where` (a constant SQL condition from pipeline.tables: the rows a build wrote), pandera sees
+    only the rows that meet it; the others passed before, under the same code. An empty table is
+    validated too: pandera checks its columns and types.
     """
-    key = f"coalesce(CAST({report_key} AS VARCHAR), chr(0) || 'no report')"
-    groups = con.execute(
-        f'SELECT {key} AS "__report", count(*), count(*)::VARCHAR || \':\' || sum(hash(t)::HUGEINT)::VARCHAR '
-        f'FROM (SELECT * FROM "{table}") AS t GROUP BY ALL ORDER BY 1').fetchall()
-    known = {} if memo is None else dict(
-        con.execute(f"SELECT report_id, digest FROM {memo} WHERE table_name = ?", [table]).fetchall())
-    stale = [report for report, _, digest in groups if known.get(report) != digest]
-    numbered = f'SELECT row_number() OVER () - 1 AS "__row", {key} AS "__report", * FROM "{table}"'
-    query = f'SELECT * EXCLUDE ("__report") FROM ({numbered})'
+    # a row is named by its position in the table: row_number() for a whole table or view, rowid (the
+    # same for a table, and it lets DuckDB filter before reading the other rows) for some of a table
+    query = (f'SELECT row_number() OVER () - 1 AS "__row", * FROM "{table}"' if where is None
+             else f'SELECT rowid AS "__row", * FROM "{table}" WHERE {where}')
     problems: list[Problem] = []
     seen: set[Problem] = set()
     validated = 0
-    if stale or not groups:  # an empty table is validated too: pandera checks its columns and types
-        some = len(stale) < len(groups)
-        with registered(con, "_stale", pd.DataFrame({"report": pd.Series(stale, dtype="string")})):
-            result = con.execute(query + (' WHERE "__report" IN (SELECT report FROM _stale)' if some else ""))
-            for frame in _chunks(result):
-                frame = frame.set_index("__row").rename_axis(None)
-                validated += len(frame)
-                problems += [p for p in table_problems(table, frame, model) if p not in seen]
-                seen.update(problems)
+    for frame in _chunks(con.execute(query)):
+        if where is not None and not len(frame):
+            continue  # this build wrote no row of the table: what it kept passed before
+        frame = frame.set_index("__row").rename_axis(None)
+        validated += len(frame)
+        problems += [p for p in table_problems(table, frame, model) if p not in seen]
+        seen.update(problems)
     # pandera saw a chunk at a time: a duplicate across chunks is found here, on the whole table (a key
     # whose duplicates pandera already listed row by row is not listed again)
     listed = {c.strip() for p in problems if p.expected.startswith("unique") for c in p.field.split(",")}
+    # a key that is the table's PRIMARY KEY or UNIQUE constraint: DuckDB refused any duplicate on insert
+    enforced = {frozenset(columns) for (columns,) in con.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [table]).fetchall()}
     for columns in _unique_keys(model):
-        if listed & set(columns):
+        if listed & set(columns) or frozenset(columns) in enforced:
             continue
         names = ", ".join(f'"{c}"' for c in columns)
         for values in con.execute(f'SELECT {names}, count(*) FROM "{table}" GROUP BY ALL HAVING count(*) > 1 '
@@ -272,11 +268,6 @@ def validate_table(con, table: str, model: type[pa.DataFrameModel], memo: str | 
                                     found=f"{values[-1]} rows with {found}",
                                     expected="unique together with the other key columns" if len(columns) > 1
                                     else "unique"))
-    if memo is not None and not problems:
-        con.execute(f"DELETE FROM {memo} WHERE table_name = ?", [table]).fetchall()
-        digests = pd.DataFrame({"table_name": table, "report_id": [g[0] for g in groups], "digest": [g[2] for g in groups]})
-        with registered(con, "_digests", digests):
-            con.execute(f"INSERT INTO {memo} SELECT table_name, report_id, digest FROM _digests").fetchall()
     return problems, validated
 
 

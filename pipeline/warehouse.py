@@ -14,14 +14,16 @@ snapshot while `os.replace` swaps in the new file, and a new connection sees the
 from __future__ import annotations
 
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from pydantic import Field
 
 from pipeline.errors import PublishError
 
@@ -52,6 +54,11 @@ class Warehouse(dg.ConfigurableResource):
 
     path: str = "warehouse/illicit_income.duckdb"
     lock_timeout_seconds: float = 30.0
+    incremental_max_share: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Largest share of the report folders that may have changed for a refresh to start from a "
+                    "copy of the published file and rebuild only their reports' rows (pipeline.tables); above "
+                    "it, or at 0, every table is built from nothing.")
 
     @property
     def published_path(self) -> Path:
@@ -123,9 +130,12 @@ class Warehouse(dg.ConfigurableResource):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
-    def fresh_staging(self, run_key: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A new, empty staging file for this refresh, written with the published storage version so that
-        publishing is a rename, with the report cache attached read-write as `cache`. Staging files of
+    def fresh_staging(self, run_key: str, start_from_published: Callable | None = None
+                      ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A new staging file for this refresh, with the report cache attached read-write as `cache`:
+        empty, or a copy of the published file when `start_from_published` (given a read-only
+        connection to the published file, or None and why there is none) returns True. Written with the
+        published storage version (a copy keeps it), so that publishing is a rename. Staging files of
         refreshes that ended more than an hour ago without publishing (failed checks, kept to be looked
         at) are removed."""
         import duckdb
@@ -138,6 +148,8 @@ class Warehouse(dg.ConfigurableResource):
             for path in self.staging_dir.glob(f"{self.published_path.stem}.*.duckdb*"):
                 if path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
+            if start_from_published is not None:
+                self._copy_published(staging, start_from_published)
             con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
             try:
                 self._attach_cache(con)
@@ -146,16 +158,40 @@ class Warehouse(dg.ConfigurableResource):
             finally:
                 con.close()
 
+    def _copy_published(self, staging: Path, decide: Callable) -> None:
+        """Copy the published file to `staging` if `decide` says so. The copy is made while this process
+        holds the published file read-only, so no writer can change it meanwhile."""
+        import duckdb
+
+        published = self.published_path
+        if not published.exists():
+            decide(None, "no published warehouse to start from")
+            return
+        if published.with_name(published.name + ".wal").exists():
+            decide(None, "the published warehouse has a write-ahead log beside it (opened read-write outside "
+                         "the pipeline?)")
+            return
+        try:
+            con = duckdb.connect(str(published), read_only=True)
+        except duckdb.Error as exc:
+            decide(None, f"the published warehouse could not be opened read-only ({str(exc).splitlines()[0]})")
+            return
+        try:
+            if decide(con, ""):
+                shutil.copyfile(published, staging)
+        finally:
+            con.close()
+
     def _attach_cache(self, con) -> None:
         """Attach the report cache; one that cannot be read (damaged, not a DuckDB file) is derived data:
         it is removed and the refresh goes on without it (raw_reports then read every folder)."""
         import duckdb
 
-        from pipeline.report_cache import cached_digests
+        from pipeline.report_cache import cached_folders
 
         try:
             con.execute("ATTACH ? AS cache", [str(self.cache_path)])
-            cached_digests(con)  # reads the cache's tables: a damaged block fails here
+            cached_folders(con)  # reads the cache's tables: a damaged block fails here
             return
         except duckdb.Error as exc:
             if _is_lock_error(exc):
@@ -172,9 +208,9 @@ class Warehouse(dg.ConfigurableResource):
         """Record that every blocking check passed on this refresh's staging file; publish requires it."""
         self._passed_marker(run_key).write_text(run_key + "\n", encoding="utf-8")
 
-    def cached_digests(self) -> dict[str, str]:
-        """{report_id: folder digest} of what the report cache holds ({} when there is none)."""
-        from pipeline.report_cache import cached_digests
+    def cached_folders(self) -> dict[str, tuple[str, str | None]]:
+        """{report_id: (folder digest, folder signature)} of what the report cache holds ({} when there is none)."""
+        from pipeline.report_cache import cached_folders
 
         if not self.cache_path.exists():
             return {}
@@ -183,7 +219,7 @@ class Warehouse(dg.ConfigurableResource):
         con = duckdb.connect(":memory:")
         try:
             con.execute("ATTACH ? AS cache (READ_ONLY)", [str(self.cache_path)])
-            return cached_digests(con)
+            return cached_folders(con)
         except duckdb.Error:
             return {}  # unreadable or locked: the refresh re-reads every folder, which is always correct
         finally:

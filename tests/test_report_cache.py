@@ -4,13 +4,15 @@ with a damaged cache, and for the incremental table validation."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipeline import report_cache
+from pipeline import report_cache, tables
 from pipeline.schemas import TABLE_SCHEMAS
 from pipeline.validation import validate_table
 from pipeline.warehouse import PUBLISHED
@@ -25,10 +27,11 @@ def _raw_metadata(result) -> dict:
 
 
 def _tables(path: Path) -> dict[str, list[tuple]]:
-    """Every published table and view, row for row in the order it is stored."""
+    """Every published table and view, row for row, sorted: SQL promises no order without ORDER BY,
+    and an incremental refresh stores the changed reports' rows last (pipeline.tables)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {name: con.execute(f'SELECT * FROM "{name}"').fetchall() for name in PUBLISHED}
+        return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in PUBLISHED}
     finally:
         con.close()
 
@@ -199,30 +202,35 @@ def staging(raw_dir, seed_dir, warehouse_path, tmp_path):
     con.close()
 
 
-def test_incremental_table_validation_revalidates_a_changed_report(staging):
+def _rows_written_for(con, report_id: str, table: str) -> str:
+    """The condition an incremental build passes to the table checks, for a build that rewrote one report."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_reports AS SELECT ? AS report_id", [report_id])
+    return tables.Built(tables.INCREMENTAL, "test", 2, 1).rows_to_validate(table)
+
+
+def test_the_table_check_validates_the_rows_a_build_wrote(staging):
     model = TABLE_SCHEMAS["channels"]
-    assert validate_table(staging, "channels", model, report_cache.VALIDATED) == ([], 0)
+    where = _rows_written_for(staging, SEED_ID, "channels")
+    assert validate_table(staging, "channels", model, where) == ([], 4)  # the seed's four channel rows
     staging.execute(f"UPDATE channels SET income_usd = -1 WHERE report_id = '{SEED_ID}' AND channel = 'cyber'")
-    problems, validated = validate_table(staging, "channels", model, report_cache.VALIDATED)
-    assert validated == 4  # the seed's channel rows only
+    problems, validated = validate_table(staging, "channels", model, where)
+    assert validated == 4
     assert [(p.field, p.found) for p in problems] == [("income_usd", "-1.0")]
     assert SEED_ID in problems[0].where
-    # the memo is not updated by a failing validation: the same table fails again
-    assert validate_table(staging, "channels", model, report_cache.VALIDATED)[0] == problems
-    # and the full validation agrees
+    # the full validation agrees, and names the row the same way
     assert validate_table(staging, "channels", model)[0] == problems
 
 
-def test_incremental_table_validation_finds_duplicates_across_reports(staging):
+def test_a_table_check_on_some_rows_finds_duplicates_across_all_rows(staging):
     """A key without report_id (one row per channel and period in latest_channels): pandera sees only the
-    changed report's rows, the whole-table SQL check sees the duplicate."""
+    rewritten report's rows, the whole-table SQL check sees the duplicate."""
     model = TABLE_SCHEMAS["latest_channels"]
     staging.execute("CREATE TABLE latest_copy AS SELECT * FROM latest_channels")
-    assert validate_table(staging, "latest_copy", model, report_cache.VALIDATED)[0] == []
-    assert validate_table(staging, "latest_copy", model, report_cache.VALIDATED) == ([], 0)
+    assert validate_table(staging, "latest_copy", model)[0] == []
     staging.execute("INSERT INTO latest_copy SELECT * REPLACE ('zz-another-report' AS report_id) FROM latest_copy "
                     "WHERE channel = 'cyber'")
-    problems, validated = validate_table(staging, "latest_copy", model, report_cache.VALIDATED)
+    problems, validated = validate_table(staging, "latest_copy", model, _rows_written_for(staging, "zz-another-report",
+                                                                                          "channels"))
     assert validated == 1
     assert [p.field for p in problems] == ["channel, period_start, period_end"], problems
     assert "2 rows with channel='cyber'" in problems[0].found
@@ -247,3 +255,35 @@ def test_validation_in_chunks_finds_what_a_whole_frame_validation_finds(staging,
     negative = [p for p in problems if p.field == "income_usd"]
     assert [(p.found, p.where) for p in negative] == [("-5.0", "row 5998 (report r-1499, cyber-income)")]
     assert any("unique" in p.expected and "r-0000" in p.found for p in problems), problems
+
+
+def test_a_folder_whose_files_are_as_they_were_hashed_keeps_its_digest_unread(seed_dir, monkeypatch):
+    now = time.time() + 10  # every file changed more than RACY_SECONDS before "now"
+    signature = report_cache.folder_signature(seed_dir, now)
+    assert signature is not None and signature == report_cache.folder_signature(seed_dir, now)
+    monkeypatch.setattr(report_cache.time, "time", lambda: now)
+    digests, signatures = report_cache.digest_folders([seed_dir], {seed_dir.name: ("the cached digest", signature)})
+    assert digests == {seed_dir.name: "the cached digest"}  # taken from the cache, the folder not read
+    assert signatures == {seed_dir.name: signature}
+    # another signature in the cache: the folder is hashed
+    digests, _ = report_cache.digest_folders([seed_dir], {seed_dir.name: ("the cached digest", "another")})
+    assert digests == {seed_dir.name: report_cache.folder_digest(seed_dir)}
+
+
+def test_an_edit_that_keeps_size_and_modification_time_changes_the_signature(seed_dir):
+    figures = seed_dir / "figures.toml"
+    figures.chmod(0o644)
+    before = report_cache.folder_signature(seed_dir, time.time() + 10)
+    info = figures.stat()
+    text = figures.read_text()
+    figures.write_text(text.replace("13.5", "31.5", 1))  # same size
+    os.utime(figures, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the modification time put back
+    assert figures.stat().st_size == info.st_size and figures.stat().st_mtime_ns == info.st_mtime_ns
+    assert report_cache.folder_signature(seed_dir, time.time() + 10) != before  # the change time moved
+
+
+def test_a_folder_changed_just_before_it_is_hashed_is_hashed_again_next_time(seed_dir):
+    (seed_dir / "notes.txt").write_text("written just now")
+    # its change time is within RACY_SECONDS of a hash taken now: the signature is not trusted
+    assert report_cache.folder_signature(seed_dir, time.time()) is None
+    assert report_cache.folder_signature(seed_dir, time.time() + report_cache.RACY_SECONDS + 1) is not None

@@ -17,7 +17,7 @@ import tomli_w
 
 from pipeline import report_cache
 from pipeline.changes import _FIGURE_STATE
-from pipeline.checks import CONTRACT, REPORT_KEY
+from pipeline.checks import CONTRACT
 from pipeline.errors import RawReportError
 from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
 from pipeline.schemas import TABLE_SCHEMAS
@@ -95,10 +95,10 @@ SQL_NAME_ALLOWLIST = {
     "PUBLISHED_STORAGE_VERSION",  # the constant "v1.3.0"
     "_FIGURE_STATE",  # the constant SELECT of changes.py, formatted with db="old"/"new"
     "db",  # the attached database alias, "old" or "new"
-    "FOLDERS", "ROWS", "VALIDATED", "name",  # report_cache.py: its own table names, constants of the module
-    "memo",  # validate_table's memo table: report_cache.VALIDATED
-    "report_key", "key",  # checks.REPORT_KEY's constant SQL expressions, or "report_id"
-    "numbered",  # validate_table's SELECT over `table` and `key`
+    "FOLDERS", "ROWS", "name",  # report_cache.py: its own table names, constants of the module
+    "frame",  # report_cache.FRAMES keys: the constant names the table SQL reads its inputs by
+    "where",  # a constant condition: pipeline.tables' Built.rows_to_validate, or its SELECT of report ids
+    "staging",  # tables.py: the staging database's own name (current_database()), its quotes doubled
     "names",  # column names declared unique by a pandera model in schemas.py
 }
 SQL_METHODS = {"execute", "executemany", "sql", "query"}
@@ -194,9 +194,8 @@ def test_the_allowlisted_names_hold_constant_identifiers() -> None:
         assert not call.args and all(isinstance(k.value, ast.Constant) and k.value.value in ("old", "new")
                                      for k in call.keywords), ast.unparse(call)
     # the report cache's table names, and the expressions naming a row's report, are constants
-    assert all(re.fullmatch(r"cache\.[a-z_]+", t) for t in (report_cache.FOLDERS, report_cache.VALIDATED,
-                                                            *report_cache.ROWS.values()))
-    assert all(re.fullmatch(r"[a-z_(), ]+", expression) for expression in REPORT_KEY.values())
+    assert all(re.fullmatch(r"cache\.[a-z_]+", t) for t in (report_cache.FOLDERS, *report_cache.ROWS.values()))
+    assert all(re.fullmatch(r"[a-z_]+", frame) for frame in report_cache.FRAMES)
     # column names a model declares unique (pasted into the whole-table uniqueness query)
 
     assert all(ident.match(c) for model in TABLE_SCHEMAS.values() for key in _unique_keys(model) for c in key)
