@@ -168,7 +168,9 @@ def _rebuild_changed(con, changed: list[str]) -> int:
     finally:
         con.execute(f'USE "{staging}"')
         con.execute("DETACH rebuilt")
-    return con.execute("SELECT count(*) FROM _rebuilt_reports").fetchall()[0][0]
+    # the reports whose rows were written (a removed report's rows were only deleted)
+    return con.execute(f"SELECT count(*) FROM _rebuilt_reports WHERE report_id IN (SELECT report_id FROM {ROWS['reports']})"
+                       ).fetchall()[0][0]
 
 
 def _record(con, digests: dict[str, str], built: Built, run_id: str) -> None:

@@ -49,6 +49,14 @@ def _is_lock_error(exc: Exception) -> bool:
     return "could not set lock" in message or "conflicting lock" in message
 
 
+def _stamp(path: Path) -> str:
+    """Inode, size and modification and change times of a file: any write to it, or its replacement,
+    changes one of them. A refresh starts from a copy of the published file only if this is still what
+    the publish step recorded, so that a change made outside the pipeline is never carried forward."""
+    info = path.stat()
+    return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
+
+
 class Warehouse(dg.ConfigurableResource):
     """Where the DuckDB warehouse is published. Relative paths are taken from the project root."""
 
@@ -171,6 +179,10 @@ class Warehouse(dg.ConfigurableResource):
             decide(None, "the published warehouse has a write-ahead log beside it (opened read-write outside "
                          "the pipeline?)")
             return
+        if not self._published_stamp.exists() or self._published_stamp.read_text(encoding="utf-8") != _stamp(published):
+            decide(None, "the published file is not the one this pipeline last published (changed or replaced "
+                         "outside it, or published by an older version)")
+            return
         try:
             con = duckdb.connect(str(published), read_only=True)
         except duckdb.Error as exc:
@@ -203,6 +215,11 @@ class Warehouse(dg.ConfigurableResource):
         for path in (self.cache_path, self.cache_path.with_name(self.cache_path.name + ".wal")):
             path.unlink(missing_ok=True)
         con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+
+    @property
+    def _published_stamp(self) -> Path:
+        """The published file's identity as the publish step left it (see _stamp)."""
+        return self.staging_dir / "published.stamp"
 
     def mark_passed(self, run_key: str) -> None:
         """Record that every blocking check passed on this refresh's staging file; publish requires it."""
@@ -255,6 +272,7 @@ class Warehouse(dg.ConfigurableResource):
                 os.fsync(handle.fileno())
             os.replace(staging, published)
             self._passed_marker(run_key).unlink(missing_ok=True)
+            self._published_stamp.write_text(_stamp(published), encoding="utf-8")
         wal = published.with_name(published.name + ".wal")
         wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
         dir_fd = os.open(published.parent, os.O_RDONLY)

@@ -1,0 +1,387 @@
+"""Incremental table builds (pipeline.tables): a refresh that starts from a copy of the published file
+and rebuilds only the series holding an added, edited, removed or moved report publishes the same
+rows as a rebuild from nothing, validates only the rows it wrote, records how it was built in schema
+`build`, falls back to a build from nothing (saying why) whenever the published file cannot be
+trusted as a starting point, publishes nothing when the rows it wrote fail a blocking check, and
+leaves a file the DuckDB CLI (1.5) opens.
+
+Every test starts from the same published warehouse of four reports in two series (built once per
+module and copied), changes raw/, refreshes, and compares every table and view, as sorted rows, with
+a build from nothing of the same raw/ in another warehouse path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline import report_cache
+from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIEWS, RawReportsDir, Warehouse
+from pipeline.warehouse import _stamp as stamp
+
+from .conftest import RAW, SEED_ID
+from .helpers import ALL_ASSETS, break_the_channels_grain, edit, rows
+
+SERIES_A = "inss-illicit-income"  # the seed's series
+SERIES_B = "other-illicit-income"
+A_2025 = "inss-illicit-income-2025-09-03"
+B_2024 = "other-illicit-income-2024-09-03"
+B_2025 = "other-illicit-income-2025-09-03"
+FIGURES_OF_SERIES = "SELECT count(*) FROM figures JOIN reports USING (report_id) WHERE series = ?"
+
+
+# ---------------------------------------------------------------------------------------------
+# building
+
+
+def refresh(raw_dir: Path, warehouse_path: Path, max_share: float = 0.5) -> dg.ExecuteInProcessResult:
+    """helpers.build, with the resource's incremental_max_share."""
+    warehouse = Warehouse(path=str(warehouse_path), incremental_max_share=max_share)
+    return dg.materialize(ALL_ASSETS, resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": warehouse},
+                          instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def tables(path: Path) -> dict[str, list[tuple]]:
+    """Every published table and view as sorted rows (an incremental build stores rows in another order)."""
+    return {name: rows(path, f'SELECT * FROM "{name}" ORDER BY ALL') for name in PUBLISHED}
+
+
+def info(path: Path) -> dict:
+    """The one row of build.info of a warehouse file."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cursor = con.execute("SELECT * FROM build.info")
+        found = cursor.fetchall()
+        assert len(found) == 1, found
+        return dict(zip([d[0] for d in cursor.description], found[0], strict=True))
+    finally:
+        con.close()
+
+
+def from_nothing(raw_dir: Path, where: Path) -> dict[str, list[tuple]]:
+    """The tables of a build from nothing of raw_dir, in a warehouse path of its own."""
+    path = where / "reference" / "illicit_income.duckdb"
+    result = refresh(raw_dir, path, max_share=0)
+    assert result.success
+    assert info(path)["method"] == "from nothing"
+    return tables(path)
+
+
+def materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset)
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def checked(result: dg.ExecuteInProcessResult, check_name: str) -> tuple[bool, dict]:
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.asset_check_key.name == check_name)
+    return evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()}
+
+
+def validated_by_pandera(result: dg.ExecuteInProcessResult, table: str) -> int:
+    return checked(result, f"{table}_matches_schema")[1]["rows_validated_by_pandera"]
+
+
+# ---------------------------------------------------------------------------------------------
+# report folders: copies of the seed, as other editions or in another series
+
+
+def _cut_block(path: Path, header: str) -> None:
+    """Remove the TOML array-of-tables block that starts with `header`."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(header) == 1, f"{header!r} not found once in {path}"
+    start = text.index(header)
+    end = text.find("\n[[", start + 1)
+    path.write_text(text[:start] + (text[end + 1:] if end != -1 else ""), encoding="utf-8")
+
+
+def drop_figure(folder: Path, figure_id: str) -> None:
+    _cut_block(folder / "figures.toml", f'[[figure]]\nid = "{figure_id}"')
+
+
+def drop_correction(folder: Path, figure_id: str) -> None:
+    _cut_block(folder / "corrections.toml", f'[[correction]]\nfigure_id = "{figure_id}"')
+
+
+def set_series(folder: Path, series: str) -> None:
+    text = (folder / "report.toml").read_text(encoding="utf-8")
+    current = next(line for line in text.splitlines() if line.startswith("series = "))
+    edit(folder / "report.toml", current, f'series = "{series}"')
+
+
+def add_report(raw_dir: Path, report_id: str, *, series: str = SERIES_A, published_on: str = "2024-09-03",
+               drop: tuple[str, ...] = ()) -> Path:
+    """A copy of the seed as raw/<report_id>/, in `series`, published on `published_on`, without the
+    figures `drop` (none of which has a correction)."""
+    folder = raw_dir / report_id
+    shutil.copytree(RAW / SEED_ID, folder)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    if series != SERIES_A:
+        set_series(folder, series)
+    if published_on != "2024-09-03":
+        edit(folder / "report.toml", "published_on = 2024-09-03", f"published_on = {published_on}")
+    for figure_id in drop:
+        drop_figure(folder, figure_id)
+    return folder
+
+
+def touch(folder: Path) -> None:
+    """Change a folder's content (so its digest) without changing its rows."""
+    with open(folder / "figures.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n# touched\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# the published warehouse every test starts from
+
+
+@dataclass
+class Published:
+    raw_dir: Path
+    warehouse_path: Path
+    tmp_path: Path
+
+    def refresh(self, max_share: float = 0.5) -> dg.ExecuteInProcessResult:
+        return refresh(self.raw_dir, self.warehouse_path, max_share)
+
+    def from_nothing(self) -> dict[str, list[tuple]]:
+        return from_nothing(self.raw_dir, self.tmp_path)
+
+
+@pytest.fixture(scope="module")
+def four_reports(tmp_path_factory) -> Path:
+    """raw/ and warehouse/ of a published build of two editions in each of two series; each pair of
+    editions differs (a dropped figure, a removed correction), so report_changes has rows for both."""
+    base = tmp_path_factory.mktemp("four_reports")
+    raw_dir = base / "raw"
+    shutil.copytree(RAW, raw_dir)
+    add_report(raw_dir, A_2025, published_on="2025-09-03", drop=("arms-kn-24-missiles",))
+    add_report(raw_dir, B_2024, series=SERIES_B)
+    drop_correction(add_report(raw_dir, B_2025, series=SERIES_B, published_on="2025-09-03",
+                               drop=("arms-kn-23-missiles",)), "cyber-income")
+    warehouse_path = base / "warehouse" / "illicit_income.duckdb"
+    assert refresh(raw_dir, warehouse_path).success
+    changes = rows(warehouse_path, "SELECT series, new_report_id, count(*) FROM report_changes GROUP BY ALL ORDER BY ALL")
+    assert changes == [(SERIES_A, A_2025, 1), (SERIES_B, B_2025, 1)], changes
+    return base
+
+
+def restamp(warehouse_path: Path) -> None:
+    """Record the file at warehouse_path as the one the pipeline published (what the publish step does):
+    a copy is a new file, which a refresh would otherwise not start from."""
+    Warehouse(path=str(warehouse_path))._published_stamp.write_text(stamp(warehouse_path), encoding="utf-8")
+
+
+@pytest.fixture
+def published(four_reports, tmp_path) -> Published:
+    """A private copy of the four-report raw/ and of its warehouse (published file and report cache)."""
+    shutil.copytree(four_reports / "raw", tmp_path / "raw")
+    shutil.copytree(four_reports / "warehouse", tmp_path / "warehouse")
+    restamp(tmp_path / "warehouse" / "illicit_income.duckdb")
+    return Published(tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb", tmp_path)
+
+
+def assert_incremental_and_right(published: Published, result: dg.ExecuteInProcessResult) -> dict:
+    """The refresh succeeded, was incremental, and published what a build from nothing publishes."""
+    assert result.success
+    built = info(published.warehouse_path)
+    assert built["method"] == "incremental", built
+    assert tables(published.warehouse_path) == published.from_nothing()
+    return built
+
+
+def assert_from_nothing_and_right(published: Published, result: dg.ExecuteInProcessResult, because: str) -> None:
+    """The refresh succeeded, built from nothing for the reason that names `because`, and is right."""
+    assert result.success
+    built = info(published.warehouse_path)
+    assert built["method"] == "from nothing", built
+    assert because in built["reason"], built["reason"]
+    reports = len([p for p in published.raw_dir.iterdir() if p.is_dir()])
+    assert (built["reports"], built["reports_rebuilt"]) == (reports, reports)
+    assert materialized(result, "figures")["built"] == "from nothing"
+    assert tables(published.warehouse_path) == published.from_nothing()
+
+
+# ---------------------------------------------------------------------------------------------
+# incremental refreshes
+
+
+def test_adding_a_report_rebuilds_only_its_series(published):
+    added = add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03",
+                       drop=("arms-122mm-shells",))
+    result = published.refresh()
+    built = assert_incremental_and_right(published, result)
+    series_a = [SEED_ID, A_2025, added.name]
+    assert built["reports_rebuilt"] == len(series_a)
+    assert built["reports"] == 5
+    metadata = materialized(result, "figures")
+    assert (metadata["built"], metadata["why"], metadata["reports_rebuilt"]) == (
+        "incremental", built["reason"], len(series_a))
+    # pandera saw the rebuilt series' figures, not the other series' ones
+    figures_of_a = rows(published.warehouse_path, FIGURES_OF_SERIES, [SERIES_A])[0][0]
+    all_figures = rows(published.warehouse_path, "SELECT count(*) FROM figures")[0][0]
+    assert 0 < figures_of_a < all_figures
+    assert validated_by_pandera(result, "figures") == figures_of_a
+    changes_of_a = rows(published.warehouse_path, "SELECT count(*) FROM report_changes WHERE series = ?",
+                        [SERIES_A])[0][0]
+    assert validated_by_pandera(result, "report_changes") == changes_of_a
+
+
+@pytest.mark.parametrize("change", ["a figure dropped", "a correction removed"])
+def test_an_edited_report_gives_what_a_rebuild_from_nothing_gives(published, change):
+    folder = published.raw_dir / B_2024
+    before = tables(published.warehouse_path)
+    if change == "a figure dropped":
+        drop_figure(folder, "arms-122mm-shells")
+    else:
+        drop_correction(folder, "coal-smuggling-income")
+    built = assert_incremental_and_right(published, published.refresh())
+    assert built["reports_rebuilt"] == 2  # the two editions of series B
+    after = tables(published.warehouse_path)
+    assert after != before
+    if change == "a figure dropped":  # the next edition has it again: report_changes of B says so
+        assert after["report_changes"] != before["report_changes"]
+
+
+def test_a_removed_report_leaves_every_table(published):
+    shutil.rmtree(published.raw_dir / A_2025)
+    built = assert_incremental_and_right(published, published.refresh())
+    assert built["reports_rebuilt"] == 1  # the seed, left alone in its series; the removed one only deleted
+    leftovers = {name: [r for r in found if A_2025 in map(str, r)] for name, found in tables(published.warehouse_path).items()}
+    assert leftovers == {name: [] for name in PUBLISHED}
+
+
+def test_a_report_moved_to_another_series_rebuilds_both_series(published):
+    set_series(published.raw_dir / B_2025, SERIES_A)
+    built = assert_incremental_and_right(published, published.refresh())
+    assert built["reports_rebuilt"] == 4  # both series: the one it left and the one it joined
+    changes = rows(published.warehouse_path, "SELECT DISTINCT series, old_report_id, new_report_id FROM report_changes "
+                                             "ORDER BY ALL")
+    # series A: seed -> A_2025 -> B_2025 (ordered by published_on, then report_id); series B: one edition
+    assert changes == [(SERIES_A, SEED_ID, A_2025), (SERIES_A, A_2025, B_2025)]
+    assert rows(published.warehouse_path, "SELECT series FROM reports WHERE report_id = ?", [B_2025]) == [(SERIES_A,)]
+
+
+def test_nothing_changed_rebuilds_nothing_and_validates_only_the_views(published):
+    before = tables(published.warehouse_path)
+    result = published.refresh()
+    assert result.success
+    built = info(published.warehouse_path)
+    assert (built["method"], built["reports_rebuilt"], built["reports"]) == ("incremental", 0, 4)
+    assert tables(published.warehouse_path) == before
+    assert {t: validated_by_pandera(result, t) for t in TABLES} == {t: 0 for t in TABLES}
+    assert {v: validated_by_pandera(result, v) for v in VIEWS} == {v: len(before[v]) for v in VIEWS}
+    assert all(len(before[v]) > 0 for v in VIEWS)
+
+
+def test_up_to_the_max_share_of_changed_folders_is_still_incremental(published):
+    touch(published.raw_dir / SEED_ID)
+    touch(published.raw_dir / B_2025)  # two of four folders: 50%, not more
+    built = assert_incremental_and_right(published, published.refresh(max_share=0.5))
+    assert built["reports_rebuilt"] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# falling back to a build from nothing
+
+
+def test_without_a_published_file_tables_are_built_from_nothing(published):
+    published.warehouse_path.unlink()
+    assert_from_nothing_and_right(published, published.refresh(), because="no published warehouse")
+
+
+def test_a_published_file_changed_outside_the_pipeline_is_not_carried_forward(published):
+    """Someone opened the published file read-write, deleted rows and closed it cleanly (no WAL left)."""
+    before = tables(published.warehouse_path)
+    con = duckdb.connect(str(published.warehouse_path))
+    con.execute("DELETE FROM figures WHERE report_id = ?", [B_2024])
+    con.close()
+    assert len(tables(published.warehouse_path)["figures"]) < len(before["figures"])
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    assert_from_nothing_and_right(published, published.refresh(), because="not the one this pipeline last published")
+    assert rows(published.warehouse_path, "SELECT count(*) FROM figures WHERE report_id = ?", [B_2024]) == \
+        [(len([r for r in before["figures"] if r[0] == B_2024]),)]
+
+
+def test_a_published_file_without_schema_build_is_not_trusted(published):
+    """As published by a version of the pipeline that did not record what it built from."""
+    con = duckdb.connect(str(published.warehouse_path))
+    con.execute("DROP SCHEMA build CASCADE")
+    con.execute("CHECKPOINT")
+    con.close()
+    restamp(published.warehouse_path)
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    assert_from_nothing_and_right(published, published.refresh(), because="does not record")
+
+
+def test_a_code_change_builds_from_nothing(published, monkeypatch):
+    monkeypatch.setattr(report_cache, "code_version", lambda: "another version of the pipeline")
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    # every folder's digest changed too; a max share of 1 lets only the code version decide
+    assert_from_nothing_and_right(published, published.refresh(max_share=1.0), because="code")
+
+
+def test_more_than_the_max_share_of_changed_folders_builds_from_nothing(published):
+    for report_id in (SEED_ID, A_2025, B_2024):  # three of four folders
+        touch(published.raw_dir / report_id)
+    assert_from_nothing_and_right(published, published.refresh(max_share=0.5), because="more than 50%")
+
+
+def test_a_max_share_of_zero_always_builds_from_nothing(published):
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    assert_from_nothing_and_right(published, published.refresh(max_share=0), because="asked")
+
+
+def test_a_write_ahead_log_beside_the_published_file_builds_from_nothing(published):
+    """Someone opened the published file read-write and left uncheckpointed changes in its WAL."""
+    con = duckdb.connect(str(published.warehouse_path))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute(f"DELETE FROM figures WHERE report_id = '{B_2024}'")
+    con.close()
+    wal = published.warehouse_path.with_name(published.warehouse_path.name + ".wal")
+    assert wal.exists()
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    assert_from_nothing_and_right(published, published.refresh(), because="write-ahead log")
+    assert not wal.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# blocking checks, and the file analysts open
+
+
+def test_an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fixed(published):
+    before = published.warehouse_path.read_bytes()
+    folder = add_report(published.raw_dir, "other-illicit-income-2026-09-03", series=SERIES_B, published_on="2026-09-03")
+    good = (folder / "figures.toml").read_text(encoding="utf-8")
+    break_the_channels_grain(folder)
+    failed = published.refresh()
+    assert not failed.success
+    assert materialized(failed, "channels")["built"] == "incremental"
+    assert not checked(failed, "channels_matches_schema")[0]
+    assert published.warehouse_path.read_bytes() == before
+
+    (folder / "figures.toml").write_text(good, encoding="utf-8")
+    built = assert_incremental_and_right(published, published.refresh())
+    assert built["reports_rebuilt"] == 3  # series B's three editions
+
+
+def test_an_incremental_result_opens_in_the_duckdb_cli(published):
+    add_report(published.raw_dir, "other-illicit-income-2026-09-03", series=SERIES_B, published_on="2026-09-03")
+    result = published.refresh()
+    assert result.success and info(published.warehouse_path)["method"] == "incremental"
+    tags = rows(published.warehouse_path, "SELECT tags FROM duckdb_databases() WHERE NOT internal")
+    assert [t[0]["storage_version"] for t in tags] == [f"{PUBLISHED_STORAGE_VERSION}+"]
+    cli = Path(sys.executable).parent / "duckdb"
+    assert cli.exists(), "the DuckDB CLI (PyPI duckdb-cli) is not installed in this environment"
+    proc = subprocess.run([str(cli), "-readonly", "-csv", "-noheader", str(published.warehouse_path),
+                           "-c", "select count(*) from figures"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.strip()) == rows(published.warehouse_path, "SELECT count(*) FROM figures")[0][0]
+    assert checked(result, "opens_in_duckdb_cli")[0]
