@@ -171,28 +171,32 @@ class Warehouse(dg.ConfigurableResource):
         holds the published file read-only, so no writer can change it meanwhile."""
         import duckdb
 
-        published = self.published_path
-        if not published.exists():
-            decide(None, "no published warehouse to start from")
-            return
-        if published.with_name(published.name + ".wal").exists():
-            decide(None, "the published warehouse has a write-ahead log beside it (opened read-write outside "
-                         "the pipeline?)")
-            return
-        if not self._published_stamp.exists() or self._published_stamp.read_text(encoding="utf-8") != _stamp(published):
-            decide(None, "the published file is not the one this pipeline last published (changed or replaced "
-                         "outside it, or published by an older version)")
+        unusable = self._why_not_start_from_published()
+        if unusable:
+            decide(None, unusable)
             return
         try:
-            con = duckdb.connect(str(published), read_only=True)
+            con = duckdb.connect(str(self.published_path), read_only=True)
         except duckdb.Error as exc:
             decide(None, f"the published warehouse could not be opened read-only ({str(exc).splitlines()[0]})")
             return
         try:
             if decide(con, ""):
-                shutil.copyfile(published, staging)
+                shutil.copyfile(self.published_path, staging)
         finally:
             con.close()
+
+    def _why_not_start_from_published(self) -> str:
+        """Why the published file cannot be a refresh's starting point, or "" when it can."""
+        published = self.published_path
+        if not published.exists():
+            return "no published warehouse to start from"
+        if published.with_name(published.name + ".wal").exists():
+            return "the published warehouse has a write-ahead log beside it (opened read-write outside the pipeline?)"
+        if not self._published_stamp.exists() or self._published_stamp.read_text(encoding="utf-8") != _stamp(published):
+            return ("the published file is not the one this pipeline last published (changed or replaced outside "
+                    "it, or published by an older version)")
+        return ""
 
     def _attach_cache(self, con) -> None:
         """Attach the report cache; one that cannot be read (damaged, not a DuckDB file) is derived data:
