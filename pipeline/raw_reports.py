@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import rtoml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -690,7 +691,29 @@ def read_raw(raw_dir: Path, only: list[Path] | None = None) -> tuple[RawReports,
         figures[column] = figures[column].astype("float64")
     figures["cited_date"] = pd.to_datetime(figures["cited_date"])
     figures["corrected"] = figures["corrected"].astype(bool)
+    _share_repeated_values(figures, _VOCABULARY_COLUMNS)
     return RawReports(reports=reports, figures=figures), problems
+
+
+# Columns whose values come from a small vocabulary (or repeat across reports), for _share_repeated_values.
+_VOCABULARY_COLUMNS = ("figure_id", "topic", "subject", "item_type", "unit_as_published", "qualifier",
+                       "correction_basis", "correction_unit")
+
+
+def _share_repeated_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Make equal strings of these columns one object each (values unchanged). The TOML parser gives
+    every figure its own str for "channel" or "USD billion"; shared, the frames take less memory and
+    pickle (Dagster's IO manager hands them from step to step) in half the time: at 5,000 reports, two
+    pickles of 40 MB took 1.5 s."""
+    for column in columns:
+        values = frame[column]
+        if values.dtype != object or not len(values):
+            continue
+        codes, uniques = pd.factorize(values)
+        shared = values.to_numpy(dtype=object, copy=True)
+        known = codes >= 0  # missing values stay as they are
+        shared[known] = np.asarray(uniques, dtype=object)[codes[known]]
+        frame[column] = shared
 
 
 def load_raw(raw_dir: Path) -> RawReports:
