@@ -50,7 +50,7 @@ dev: setup
 	$(VENV)/bin/dagster dev --host $(HOST) --port $(PORT)
 
 # A benchmark, not a test: synthetic raw/ trees of 1 to 5,000 reports, pipeline against a bare floor
-# (about 15 minutes; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.
+# (about 20 minutes with the test suite; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.
 bench: setup
 	$(VENV)/bin/python tests/benchmark/bench.py $(BENCH_ARGS)
 
