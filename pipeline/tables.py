@@ -6,10 +6,10 @@ validation_results) or to one series (report_changes compares a series' editions
 pipeline/sql/ computes them from that report's (that series' reports') cached rows alone. So when a
 few reports were added, edited or removed, a refresh starts from a copy of the published file and
 
-  1. deletes the rows of every report in a series that has a changed report, and those series'
-     report_changes rows;
-  2. runs the same SQL files on only those reports' cached rows, in an in-memory database;
-  3. inserts what they produced, in one transaction.
+  1. runs the same SQL files on the cached rows of every report in a series that holds a changed
+     report (before or now), in an in-memory database;
+  2. in one transaction, replaces the changed reports' rows of every table, and those series'
+     report_changes rows, with what they produced.
 
 The published file records what it was built from (schema `build`: every report folder's digest, the
 code version, the run and how it was built), so the next refresh can tell which reports changed. It
@@ -25,6 +25,7 @@ reports' rows at the end of each table, and SQL promises no order without ORDER 
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -41,6 +42,10 @@ assert sorted(REPORT_TABLES + SERIES_TABLES) == sorted(TABLES)
 
 FROM_NOTHING = "from nothing"
 INCREMENTAL = "incremental"
+
+# The rows an incremental build rewrites (temporary tables of the staging connection, see _rebuild_changed).
+_CHANGED_REPORTS = "report_id IN (SELECT report_id FROM _changed_reports)"
+_REBUILT_SERIES = "series IN (SELECT series FROM _rebuilt_series)"
 
 _RECORD = """
 CREATE SCHEMA IF NOT EXISTS build;
@@ -73,15 +78,25 @@ class Plan:
     def decide(self, published, unavailable: str = "") -> bool:
         """Given a read-only connection to the published file (or None, and why there is none to use),
         decide; True when the staging file should start as a copy of it."""
-        self.incremental, self.reason = False, unavailable or self._why_not(published)
+        self.incremental = False
+        if self.max_share <= 0:
+            self.reason = "a build from nothing was asked for"
+        else:
+            self.reason = unavailable or self._why_not(published)
         if not self.reason:
             self.incremental = True
             self.reason = f"{len(self.changed)} of {len(self.digests)} report folders changed since the published file"
         return self.incremental
 
     def _why_not(self, published) -> str:
-        if self.max_share <= 0:
-            return "a build from nothing was asked for"
+        import duckdb
+
+        try:
+            return self._compare(published)
+        except duckdb.Error as exc:  # a build record of another layout (an older or newer pipeline)
+            return f"the published warehouse's build record could not be read ({str(exc).splitlines()[0]})"
+
+    def _compare(self, published) -> str:
         if not published.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'build' "
                                   "AND table_name IN ('info', 'report_folders')").fetchall()[0][0] == 2:
             return "the published warehouse does not record what it was built from"
@@ -111,9 +126,7 @@ class Built:
         by the same code (the code version is part of the decision)."""
         if self.method == FROM_NOTHING or table in VIEWS:
             return None
-        if table in SERIES_TABLES:
-            return "series IN (SELECT series FROM _rebuilt_series)"
-        return "report_id IN (SELECT report_id FROM _rebuilt_reports)"
+        return _REBUILT_SERIES if table in SERIES_TABLES else _CHANGED_REPORTS
 
 
 def build(con, plan: Plan, run_id: str) -> Built:
@@ -138,38 +151,43 @@ def _build_everything(con) -> None:
 
 
 def _rebuild_changed(con, changed: list[str]) -> int:
-    """Replace the rows of the series that hold a changed report; returns how many reports were rebuilt."""
+    """Replace the rows of the changed reports, and the report_changes rows of their series (before and
+    now); returns how many reports' rows were written (a removed report's rows are only deleted)."""
     with registered(con, "_changed", pd.DataFrame({"report_id": pd.Series(changed, dtype="string")})):
-        # the series a changed report belongs to, before (the copy of the published file) and now (the cache)
-        con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_series AS "
-                    "SELECT series FROM main.reports WHERE report_id IN (SELECT report_id FROM _changed) UNION "
-                    f"SELECT series FROM {ROWS['reports']} WHERE report_id IN (SELECT report_id FROM _changed)")
-        con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_reports AS "
-                    "SELECT report_id FROM main.reports WHERE series IN (SELECT series FROM _rebuilt_series) UNION "
-                    f"SELECT report_id FROM {ROWS['reports']} "
-                    "WHERE series IN (SELECT series FROM _rebuilt_series) UNION SELECT report_id FROM _changed")
+        con.execute("CREATE OR REPLACE TEMP TABLE _changed_reports AS SELECT DISTINCT report_id FROM _changed")
+    # the series a changed report belongs to, before (the copy of the published file) and now (the cache)
+    con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_series AS "
+                "SELECT series FROM main.reports WHERE report_id IN (SELECT report_id FROM _changed_reports) UNION "
+                f"SELECT series FROM {ROWS['reports']} WHERE report_id IN (SELECT report_id FROM _changed_reports)")
+    # report_changes compares a series' editions: its SQL reads every report of those series
+    con.execute("CREATE OR REPLACE TEMP TABLE _series_reports AS "
+                f"SELECT report_id FROM {ROWS['reports']} WHERE series IN (SELECT series FROM _rebuilt_series)")
     staging = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
-    report_cache.use_cached_rows(con, only="SELECT report_id FROM _rebuilt_reports")
-    con.execute("ATTACH ':memory:' AS rebuilt")
+    report_cache.use_cached_rows(con, only="SELECT report_id FROM _series_reports")
+    alias = f"rebuilt_{uuid.uuid4().hex}"  # a name no warehouse file can give its own database
+    con.execute(f"ATTACH ':memory:' AS {alias}")
     try:
-        con.execute("USE rebuilt")  # the same SQL files, on the changed series' rows only
+        con.execute(f"USE {alias}")  # the same SQL files, on those series' rows only
         for table in TABLES:
             con.execute(sql(table))
         con.execute(f'USE "{staging}"')
         con.execute("BEGIN")
-        for table in REPORT_TABLES:
-            con.execute(f'DELETE FROM main."{table}" WHERE report_id IN (SELECT report_id FROM _rebuilt_reports)'
-                        ).fetchall()
-        for table in SERIES_TABLES:
-            con.execute(f'DELETE FROM main."{table}" WHERE series IN (SELECT series FROM _rebuilt_series)').fetchall()
-        for table in TABLES:
-            con.execute(f'INSERT INTO main."{table}" SELECT * FROM rebuilt.main."{table}"').fetchall()
-        con.execute("COMMIT")
+        try:
+            for table in REPORT_TABLES:
+                con.execute(f'DELETE FROM main."{table}" WHERE {_CHANGED_REPORTS}').fetchall()
+                con.execute(f'INSERT INTO main."{table}" SELECT * FROM {alias}.main."{table}" '
+                            f"WHERE {_CHANGED_REPORTS}").fetchall()
+            for table in SERIES_TABLES:
+                con.execute(f'DELETE FROM main."{table}" WHERE {_REBUILT_SERIES}').fetchall()
+                con.execute(f'INSERT INTO main."{table}" SELECT * FROM {alias}.main."{table}"').fetchall()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")  # so that the statements below run, and the first error is the one raised
+            raise
     finally:
         con.execute(f'USE "{staging}"')
-        con.execute("DETACH rebuilt")
-    # the reports whose rows were written (a removed report's rows were only deleted)
-    return con.execute(f"SELECT count(*) FROM _rebuilt_reports WHERE report_id IN (SELECT report_id FROM {ROWS['reports']})"
+        con.execute(f"DETACH {alias}")
+    return con.execute(f"SELECT count(*) FROM _changed_reports WHERE report_id IN (SELECT report_id FROM {ROWS['reports']})"
                        ).fetchall()[0][0]
 
 

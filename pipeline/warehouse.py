@@ -50,11 +50,17 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 def _stamp(path: Path) -> str:
-    """Inode, size and modification and change times of a file: any write to it, or its replacement,
-    changes one of them. A refresh starts from a copy of the published file only if this is still what
-    the publish step recorded, so that a change made outside the pipeline is never carried forward."""
+    """Inode, size, modification and change times of a file, and a digest of its first 12 KiB (DuckDB's
+    file header and its two database headers, which every checkpoint rewrites): any write to the file,
+    or its replacement, changes one of them. A refresh starts from a copy of the published file only if
+    this is still what the publish step recorded, so that a change made outside the pipeline is never
+    carried forward."""
+    import hashlib
+
     info = path.stat()
-    return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
+    with open(path, "rb") as handle:
+        header = hashlib.sha256(handle.read(12 * 1024)).hexdigest()
+    return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {header}"
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -167,33 +173,36 @@ class Warehouse(dg.ConfigurableResource):
                 con.close()
 
     def _copy_published(self, staging: Path, decide: Callable) -> None:
-        """Copy the published file to `staging` if `decide` says so. The copy is made while this process
-        holds the published file read-only, so no writer can change it meanwhile."""
+        """Copy the published file to `staging` if it can be a starting point and `decide` says so. The
+        file is checked and copied while this process holds it read-only, so no writer can change it
+        meanwhile."""
         import duckdb
 
-        unusable = self._why_not_start_from_published()
+        published = self.published_path
+        unusable = self._why_not_start_from(published)
         if unusable:
             decide(None, unusable)
             return
         try:
-            con = duckdb.connect(str(self.published_path), read_only=True)
+            con = duckdb.connect(str(published), read_only=True)
         except duckdb.Error as exc:
             decide(None, f"the published warehouse could not be opened read-only ({str(exc).splitlines()[0]})")
             return
         try:
-            if decide(con, ""):
-                shutil.copyfile(self.published_path, staging)
+            unusable = self._why_not_start_from(published)  # again, now that no writer can hold it
+            if decide(None if unusable else con, unusable):
+                shutil.copyfile(published, staging)
         finally:
             con.close()
 
-    def _why_not_start_from_published(self) -> str:
+    def _why_not_start_from(self, published: Path) -> str:
         """Why the published file cannot be a refresh's starting point, or "" when it can."""
-        published = self.published_path
         if not published.exists():
             return "no published warehouse to start from"
         if published.with_name(published.name + ".wal").exists():
             return "the published warehouse has a write-ahead log beside it (opened read-write outside the pipeline?)"
-        if not self._published_stamp.exists() or self._published_stamp.read_text(encoding="utf-8") != _stamp(published):
+        stamp = self._published_stamp
+        if not stamp.exists() or stamp.read_text(encoding="utf-8") != _stamp(published):
             return ("the published file is not the one this pipeline last published (changed or replaced outside "
                     "it, or published by an older version)")
         return ""
@@ -223,7 +232,7 @@ class Warehouse(dg.ConfigurableResource):
     @property
     def _published_stamp(self) -> Path:
         """The published file's identity as the publish step left it (see _stamp)."""
-        return self.staging_dir / "published.stamp"
+        return self.staging_dir / f"{self.published_path.stem}.published.stamp"
 
     def mark_passed(self, run_key: str) -> None:
         """Record that every blocking check passed on this refresh's staging file; publish requires it."""

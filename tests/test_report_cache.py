@@ -204,7 +204,7 @@ def staging(raw_dir, seed_dir, warehouse_path, tmp_path):
 
 def _rows_written_for(con, report_id: str, table: str) -> str:
     """The condition an incremental build passes to the table checks, for a build that rewrote one report."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_reports AS SELECT ? AS report_id", [report_id])
+    con.execute("CREATE OR REPLACE TEMP TABLE _changed_reports AS SELECT ? AS report_id", [report_id])
     return tables.Built(tables.INCREMENTAL, "test", 2, 1).rows_to_validate(table)
 
 

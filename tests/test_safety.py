@@ -99,6 +99,8 @@ SQL_NAME_ALLOWLIST = {
     "frame",  # report_cache.FRAMES keys: the constant names the table SQL reads its inputs by
     "where",  # a constant condition: pipeline.tables' Built.rows_to_validate, or its SELECT of report ids
     "staging",  # tables.py: the staging database's own name (current_database()), its quotes doubled
+    "alias",  # tables.py: its in-memory database, "rebuilt_" and a uuid's hex digits
+    "_CHANGED_REPORTS", "_REBUILT_SERIES",  # tables.py: constant conditions on its own temporary tables
     "names",  # column names declared unique by a pandera model in schemas.py
 }
 SQL_METHODS = {"execute", "executemany", "sql", "query"}

@@ -213,22 +213,22 @@ def assert_from_nothing_and_right(published: Published, result: dg.ExecuteInProc
 # incremental refreshes
 
 
-def test_adding_a_report_rebuilds_only_its_series(published):
+def test_adding_a_report_writes_its_rows_and_its_series_changes_only(published):
     added = add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03",
                        drop=("arms-122mm-shells",))
     result = published.refresh()
     built = assert_incremental_and_right(published, result)
-    series_a = [SEED_ID, A_2025, added.name]
-    assert built["reports_rebuilt"] == len(series_a)
+    assert built["reports_rebuilt"] == 1
     assert built["reports"] == 5
     metadata = materialized(result, "figures")
-    assert (metadata["built"], metadata["why"], metadata["reports_rebuilt"]) == (
-        "incremental", built["reason"], len(series_a))
-    # pandera saw the rebuilt series' figures, not the other series' ones
+    assert (metadata["built"], metadata["why"], metadata["reports_rebuilt"]) == ("incremental", built["reason"], 1)
+    # pandera saw the new report's figures, not those of the other editions of its series
+    figures_of_added = rows(published.warehouse_path, "SELECT count(*) FROM figures WHERE report_id = ?",
+                            [added.name])[0][0]
     figures_of_a = rows(published.warehouse_path, FIGURES_OF_SERIES, [SERIES_A])[0][0]
-    all_figures = rows(published.warehouse_path, "SELECT count(*) FROM figures")[0][0]
-    assert 0 < figures_of_a < all_figures
-    assert validated_by_pandera(result, "figures") == figures_of_a
+    assert 0 < figures_of_added < figures_of_a
+    assert validated_by_pandera(result, "figures") == figures_of_added
+    # and report_changes of the whole series (it compares the new edition with the one before)
     changes_of_a = rows(published.warehouse_path, "SELECT count(*) FROM report_changes WHERE series = ?",
                         [SERIES_A])[0][0]
     assert validated_by_pandera(result, "report_changes") == changes_of_a
@@ -243,7 +243,7 @@ def test_an_edited_report_gives_what_a_rebuild_from_nothing_gives(published, cha
     else:
         drop_correction(folder, "coal-smuggling-income")
     built = assert_incremental_and_right(published, published.refresh())
-    assert built["reports_rebuilt"] == 2  # the two editions of series B
+    assert built["reports_rebuilt"] == 1
     after = tables(published.warehouse_path)
     assert after != before
     if change == "a figure dropped":  # the next edition has it again: report_changes of B says so
@@ -253,7 +253,7 @@ def test_an_edited_report_gives_what_a_rebuild_from_nothing_gives(published, cha
 def test_a_removed_report_leaves_every_table(published):
     shutil.rmtree(published.raw_dir / A_2025)
     built = assert_incremental_and_right(published, published.refresh())
-    assert built["reports_rebuilt"] == 1  # the seed, left alone in its series; the removed one only deleted
+    assert built["reports_rebuilt"] == 0  # the removed report's rows were only deleted
     leftovers = {name: [r for r in found if A_2025 in map(str, r)] for name, found in tables(published.warehouse_path).items()}
     assert leftovers == {name: [] for name in PUBLISHED}
 
@@ -261,7 +261,7 @@ def test_a_removed_report_leaves_every_table(published):
 def test_a_report_moved_to_another_series_rebuilds_both_series(published):
     set_series(published.raw_dir / B_2025, SERIES_A)
     built = assert_incremental_and_right(published, published.refresh())
-    assert built["reports_rebuilt"] == 4  # both series: the one it left and the one it joined
+    assert built["reports_rebuilt"] == 1  # its own rows; report_changes of both series it left and joined
     changes = rows(published.warehouse_path, "SELECT DISTINCT series, old_report_id, new_report_id FROM report_changes "
                                              "ORDER BY ALL")
     # series A: seed -> A_2025 -> B_2025 (ordered by published_on, then report_id); series B: one edition
@@ -285,7 +285,7 @@ def test_up_to_the_max_share_of_changed_folders_is_still_incremental(published):
     touch(published.raw_dir / SEED_ID)
     touch(published.raw_dir / B_2025)  # two of four folders: 50%, not more
     built = assert_incremental_and_right(published, published.refresh(max_share=0.5))
-    assert built["reports_rebuilt"] == 4
+    assert built["reports_rebuilt"] == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +319,17 @@ def test_a_published_file_without_schema_build_is_not_trusted(published):
     restamp(published.warehouse_path)
     add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
     assert_from_nothing_and_right(published, published.refresh(), because="does not record")
+
+
+def test_a_build_record_of_another_layout_is_not_trusted(published):
+    """As published by another version of the pipeline whose schema build had other columns."""
+    con = duckdb.connect(str(published.warehouse_path))
+    con.execute("ALTER TABLE build.info DROP COLUMN code_version")
+    con.execute("CHECKPOINT")
+    con.close()
+    restamp(published.warehouse_path)
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    assert_from_nothing_and_right(published, published.refresh(), because="could not be read")
 
 
 def test_a_code_change_builds_from_nothing(published, monkeypatch):
@@ -369,7 +380,24 @@ def test_an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fix
 
     (folder / "figures.toml").write_text(good, encoding="utf-8")
     built = assert_incremental_and_right(published, published.refresh())
-    assert built["reports_rebuilt"] == 3  # series B's three editions
+    assert built["reports_rebuilt"] == 1  # the report added (against the published file, not the cache)
+
+
+def test_a_failure_while_rows_are_replaced_is_reported_as_itself(published, monkeypatch):
+    """The transaction is rolled back and the error shown is the one that stopped it (not DuckDB's
+    "transaction is aborted" from the clean-up), and nothing is published."""
+    from pipeline import tables as tables_module
+
+    before = published.warehouse_path.read_bytes()
+    monkeypatch.setattr(tables_module, "REPORT_TABLES", (*tables_module.REPORT_TABLES, "no_such_table"))
+    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    result = published.refresh()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "warehouse_tables"
+    error = str(failure.step_failure_data.error)
+    assert "no_such_table" in error and "aborted" not in error, error
+    assert published.warehouse_path.read_bytes() == before
 
 
 def test_an_incremental_result_opens_in_the_duckdb_cli(published):
