@@ -310,25 +310,26 @@ def test_a_published_file_changed_outside_the_pipeline_is_not_carried_forward(pu
         [(len([r for r in before["figures"] if r[0] == B_2024]),)]
 
 
-def test_a_published_file_without_schema_build_is_not_trusted(published):
-    """As published by a version of the pipeline that did not record what it built from."""
+def _as_published_by_another_version(published: Published, statement: str) -> None:
+    """Change the published file's build record with `statement`, recorded as what the pipeline
+    published (as another version of it would have), and add a report to raw/."""
     con = duckdb.connect(str(published.warehouse_path))
-    con.execute("DROP SCHEMA build CASCADE")
+    con.execute(statement)
     con.execute("CHECKPOINT")
     con.close()
     restamp(published.warehouse_path)
     add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+
+
+def test_a_published_file_without_schema_build_is_not_trusted(published):
+    """As published by a version of the pipeline that did not record what it built from."""
+    _as_published_by_another_version(published, "DROP SCHEMA build CASCADE")
     assert_from_nothing_and_right(published, published.refresh(), because="does not record")
 
 
 def test_a_build_record_of_another_layout_is_not_trusted(published):
     """As published by another version of the pipeline whose schema build had other columns."""
-    con = duckdb.connect(str(published.warehouse_path))
-    con.execute("ALTER TABLE build.info DROP COLUMN code_version")
-    con.execute("CHECKPOINT")
-    con.close()
-    restamp(published.warehouse_path)
-    add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
+    _as_published_by_another_version(published, "ALTER TABLE build.info DROP COLUMN code_version")
     assert_from_nothing_and_right(published, published.refresh(), because="could not be read")
 
 
