@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.jobs import refresh_warehouse
+from pipeline.report_cache import folder_files
 from pipeline.settings import refresh_cron
 from pipeline.warehouse import RawReportsDir
 
@@ -36,26 +37,21 @@ def scan_raw(raw_dir: Path, previous: dict[str, list]) -> dict[str, list]:
     for folder in sorted(os.scandir(raw_dir), key=lambda e: e.name):
         if not folder.is_dir() or folder.name.startswith((".", "_")):
             continue
-        for root, dirs, files in os.walk(folder.path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.startswith("."):
+        for name, path in folder_files(Path(folder.path)):  # the files a refresh reads and digests
+            rel = f"{folder.name}/{name}"
+            try:
+                stat = os.stat(path)
+                known = previous.get(rel)
+                if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+                    state[rel] = known
                     continue
-                path = os.path.join(root, name)
-                rel = os.path.relpath(path, raw_dir).replace(os.sep, "/")
-                try:
-                    stat = os.stat(path)
-                    known = previous.get(rel)
-                    if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-                        state[rel] = known
-                        continue
-                    digest = hashlib.sha256()
-                    with open(path, "rb") as handle:
-                        for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
-                            digest.update(block)
-                except FileNotFoundError:
-                    continue  # removed while we looked: the next tick sees it gone
-                state[rel] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()[:16]]
+                digest = hashlib.sha256()
+                with open(path, "rb") as handle:
+                    for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                        digest.update(block)
+            except FileNotFoundError:
+                continue  # removed while we looked: the next tick sees it gone
+            state[rel] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()[:16]]
     return state
 
 
