@@ -49,3 +49,33 @@ def test_refresh_failure_exits_1_names_the_problem_and_keeps_the_last_good_file(
     assert "field 'value': found '21.5bn' (str)" in out.stdout
     assert "nothing was published" in out.stdout
     assert warehouse_path.read_bytes() == before
+
+
+def _python(code: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_the_program_freezes_what_a_refresh_imports_and_what_is_left_at_exit():
+    seen = _python(
+        "import gc, sys\n"
+        "import pipeline.__main__ as m\n"
+        "def main(argv=None):\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 50_000, 'pandas' in sys.modules, 'duckdb' in sys.modules)\n"
+        "    global made\n"
+        "    made = [[] for _ in range(1000)]\n"
+        "    return 3\n"
+        "m.main = main\n"
+        "before = gc.get_freeze_count()\n"
+        "print(m.run_as_program(['refresh']), gc.get_freeze_count() - before >= 1000, gc.isenabled())\n")
+    # during the command: collector on, the run's modules imported and frozen; after it: the rest frozen
+    assert seen == ["True", "True", "True", "True", "3", "True", "True"]
+
+
+def test_importing_the_command_line_module_leaves_the_collector_alone():
+    assert _python("import gc\nimport pipeline.__main__\nprint(gc.isenabled(), gc.get_freeze_count())\n") == [
+        "True", "0"]
