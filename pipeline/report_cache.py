@@ -58,14 +58,26 @@ def code_version() -> str:
 
 def folder_files(folder: Path) -> list[tuple[str, str]]:
     """(name relative to the folder, path) of every file in the folder and its subfolders, in name
-    order; hidden files and folders left out. os.walk rather than Path.rglob: a third of the time."""
-    entries = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = os.path.relpath(root, folder)
-        entries += [(name if base == "." else f"{base}/{name}", os.path.join(root, name))
-                    for name in files if not name.startswith(".")]
-    return sorted(entries)
+    order; hidden files and folders left out. What os.walk lists (a symbolic link to a folder is not
+    followed, nor listed as a file), with os.scandir directly: the listing of 5,000 report folders
+    takes half the time, which every refresh pays."""
+    entries: list[tuple[str, str]] = []
+    pending = [("", os.fspath(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                for entry in listing:
+                    if entry.name.startswith("."):
+                        continue
+                    if not entry.is_dir():
+                        entries.append((prefix + entry.name, entry.path))
+                    elif not entry.is_symlink():
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+        except OSError:
+            continue  # as os.walk: a folder that cannot be listed lists nothing
+    entries.sort()
+    return entries
 
 
 def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> str:

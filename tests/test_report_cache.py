@@ -189,6 +189,38 @@ def test_the_folder_digest_covers_every_file_and_the_code(seed_dir):
     assert report_cache.folder_digest(seed_dir) != before
 
 
+def _walked(folder: Path) -> list[tuple[str, str]]:
+    """What os.walk lists of a folder (not following links to folders), hidden names left out."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = os.path.relpath(root, folder)
+        found += [(name if base == "." else f"{base}/{name}", os.path.join(root, name))
+                  for name in files if not name.startswith(".")]
+    return sorted(found)
+
+
+def test_a_folder_lists_the_files_os_walk_finds_in_name_order(seed_dir, tmp_path):
+    (seed_dir / "evidence" / "maps").mkdir(parents=True)
+    (seed_dir / "evidence" / "maps" / "port.txt").write_text("a")
+    (seed_dir / "evidence" / ".cache").mkdir()
+    (seed_dir / "evidence" / ".cache" / "x").write_text("hidden")
+    (seed_dir / "evidence-index.txt").write_text("sorts between evidence/ and its files")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "outside.txt").write_text("not in the report")
+    os.symlink(elsewhere, seed_dir / "linked-folder")
+    os.symlink(seed_dir / "figures.toml", seed_dir / "linked-file")
+    os.symlink(tmp_path / "nowhere", seed_dir / "broken-link")
+    os.mkfifo(seed_dir / "pipe")
+    listed = report_cache.folder_files(seed_dir)
+    assert listed == _walked(seed_dir)
+    names = [name for name, _ in listed]
+    assert {"evidence/maps/port.txt", "linked-file", "broken-link", "pipe"} <= set(names)
+    assert not any(name.startswith(("linked-folder", "evidence/.cache")) for name in names)
+    assert report_cache.folder_files(tmp_path / "no such folder") == []
+
+
 @pytest.fixture
 def staging(raw_dir, seed_dir, warehouse_path, tmp_path):
     """A writable copy of what a refresh built (staging is published by renaming it), with its cache."""
