@@ -92,14 +92,13 @@ def summary(path: Path, out=sys.stdout) -> int:
 
 def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = False) -> int:
     home = _ensure_dagster_home()
-    import dagster as dg
-
     from pipeline.definitions import defs
+    from pipeline.instance import refresh_instance
     from pipeline.jobs import REFRESH_JOB
     from pipeline.warehouse import Warehouse
 
     published = Warehouse(path=str(Path(warehouse).resolve())).published_path if warehouse else Warehouse().published_path
-    with dg.DagsterInstance.get() as instance:
+    with refresh_instance() as instance:
         job = defs.resolve_job_def(REFRESH_JOB)
         run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         resources = {}
@@ -243,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # What a refresh imports, all of it long-lived: Dagster and the definitions, and the modules the asset
 # bodies import when they run (pandas, pandera and DuckDB through them).
-RUN_MODULES = ("pipeline.definitions", "pipeline.raw_reports", "pipeline.validation", "pipeline.report_checks",
-               "pipeline.tables", "pipeline.changes")
+RUN_MODULES = ("pipeline.definitions", "pipeline.instance", "pipeline.raw_reports", "pipeline.validation",
+               "pipeline.report_checks", "pipeline.tables", "pipeline.changes")
 
 
 def run_as_program(argv: list[str] | None = None) -> int:
