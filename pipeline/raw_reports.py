@@ -672,7 +672,7 @@ def read_raw(raw_dir: Path, only: list[Path] | None = None) -> tuple[RawReports,
     empty = RawReports(pd.DataFrame(columns=REPORT_COLUMNS), pd.DataFrame(columns=FIGURE_COLUMNS))
     if not raw_dir.is_dir():
         return empty, [Problem(name, "", found="no such folder", expected="a folder of report folders")]
-    folders = report_folders(raw_dir)
+    folders = only or report_folders(raw_dir)  # folders to read are report folders: raw/ is not empty
     if not folders:
         return empty, [Problem(name, "", found="no report folders",
                                expected="at least one report folder (see README, 'Adding a report')")]
