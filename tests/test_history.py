@@ -295,6 +295,18 @@ def test_diff_warehouses_names_a_new_report_and_a_changed_best_estimate(raw_dir,
         f"- new report {CYBER_ID}\n- {SEED_ID}/cyber-income: best estimate 1.35e9 -> 1.4e9", 2)
 
 
+def test_a_change_made_to_the_published_file_outside_the_pipeline_is_reported_when_undone(raw_dir, warehouse_path):
+    import duckdb
+
+    assert build(raw_dir, warehouse_path).success
+    con = duckdb.connect(str(warehouse_path))  # an analyst's read-write session
+    con.execute("UPDATE figures SET best_amount_usd = 2e9 WHERE figure_id = 'cyber-income'")
+    con.close()
+    result = build(raw_dir, warehouse_path)  # no folder changed, but the published file did
+    assert result.success
+    assert _changes_metadata(result) == (f"- {SEED_ID}/cyber-income: best estimate 2e9 -> 1.35e9", 1)
+
+
 def _changes_metadata(result: dg.ExecuteInProcessResult) -> tuple[str, int]:
     (event,) = [e for e in result.get_asset_materialization_events()
                 if e.asset_key.to_user_string() == "published_warehouse"]
