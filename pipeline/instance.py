@@ -29,14 +29,17 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
-# The sections of dagster.yaml that choose a storage; with none of them, Dagster's default SQLite storage
-# in DAGSTER_HOME (the project's dagster.yaml sets none).
-STORAGE_SECTIONS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
+# The sections of dagster.yaml that choose a storage, or an instance class with storage defaults of its
+# own; with none of them, Dagster's default SQLite storage in DAGSTER_HOME (the project's sets none).
+STORAGE_SECTIONS = ("storage", "run_storage", "event_log_storage", "schedule_storage", "instance_class")
 
 
 class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
     """SqliteEventLogStorage with one engine per shard (SQLAlchemy's QueuePool), for one process that
-    writes one run. Use it as a context: dispose() closes every connection."""
+    writes one run. Disposing the instance (`with refresh_instance() as instance:`) closes every
+    connection. Between two events no connection holds a transaction or a lock: each write is one
+    transaction that commits, and the pool rolls back what it takes back, so `dagster dev`'s daemon
+    and webserver write and read the same files as before (tests/test_instance.py checks it)."""
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: dict[str, Engine] = {}  # before Dagster's __init__, which may create the index shard
@@ -57,7 +60,7 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        # as Dagster's: one connection at a time per storage, the shard created on first use, one transaction
+        # as Dagster's: one _connect at a time per storage, the shard created on first use, one transaction
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
@@ -67,21 +70,33 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def has_table(self, table_name: str) -> bool:
+        # Not under _db_lock: Dagster asks this while it holds the index shard's _connect (storing an asset
+        # event's tags), so it takes a second connection from the pool and only reads.
         with self._engine(INDEX_SHARD_NAME).connect() as conn:
             return bool(conn.dialect.has_table(conn, table_name))
 
-    def dispose(self) -> None:
+    def _dispose_engines(self, keep_index: bool = False) -> None:
         with self._engines_lock:
-            engines, self._engines = list(self._engines.values()), {}
+            gone = [shard for shard in self._engines if not (keep_index and shard == INDEX_SHARD_NAME)]
+            engines = [self._engines.pop(shard) for shard in gone]
         for engine in engines:
             engine.dispose()
-        super().dispose()
+
+    def wipe(self) -> None:
+        # Dagster deletes the run shards' files: connections kept open on them would write to deleted files
+        self._dispose_engines(keep_index=True)
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()  # stops Dagster's file watcher first, the one other user of connections
+        self._dispose_engines()
 
 
 def refresh_instance() -> dg.DagsterInstance:
     """The instance of DAGSTER_HOME, as dg.DagsterInstance.get() makes it, with the event log storage
-    above when its dagster.yaml leaves the storage to Dagster's default."""
-    home = os.environ.get("DAGSTER_HOME", "")
+    above when its dagster.yaml leaves the storage to Dagster's default. (Dagster then builds its storage
+    from the separate run, event log and schedule storages, in the same folders as its default.)"""
+    home = os.path.expanduser(os.environ.get("DAGSTER_HOME", ""))
     if not (os.path.isabs(home) and os.path.isdir(home)):
         return dg.DagsterInstance.get()  # which says what is wrong with it
     config, _ = dagster_instance_config(home)

@@ -66,12 +66,12 @@ def test_the_program_freezes_what_a_refresh_imports_and_what_is_left_at_exit():
         "import pipeline.__main__ as m\n"
         "def main(argv=None):\n"
         "    print(gc.isenabled(), gc.get_freeze_count() > 50_000, 'pandas' in sys.modules, 'duckdb' in sys.modules)\n"
-        "    global made\n"
+        "    global made, during\n"
         "    made = [[] for _ in range(1000)]\n"
+        "    during = gc.get_freeze_count()\n"
         "    return 3\n"
         "m.main = main\n"
-        "before = gc.get_freeze_count()\n"
-        "print(m.run_as_program(['refresh']), gc.get_freeze_count() - before >= 1000, gc.isenabled())\n")
+        "print(m.run_as_program(['refresh']), gc.get_freeze_count() - during >= 1000, gc.isenabled())\n")
     # during the command: collector on, the run's modules imported and frozen; after it: the rest frozen
     assert seen == ["True", "True", "True", "True", "3", "True", "True"]
 
@@ -79,3 +79,39 @@ def test_the_program_freezes_what_a_refresh_imports_and_what_is_left_at_exit():
 def test_importing_the_command_line_module_leaves_the_collector_alone():
     assert _python("import gc\nimport pipeline.__main__\nprint(gc.isenabled(), gc.get_freeze_count())\n") == [
         "True", "0"]
+
+
+def test_python_dash_m_pipeline_runs_as_that_program():
+    # the frozen objects after a command are the sign of run_as_program (main alone freezes nothing)
+    assert _python("import gc, runpy, sys\n"
+                   "sys.argv = ['pipeline', 'summary', 'no-such-warehouse.duckdb']\n"
+                   "try:\n"
+                   "    runpy.run_module('pipeline', run_name='__main__')\n"
+                   "except SystemExit as exc:\n"
+                   "    print(exc.code, gc.get_freeze_count() > 0)\n") == ["no", "warehouse", "at", "no-such-warehouse.duckdb",
+                                                                        "1", "True"]
+
+
+def test_a_refresh_runs_in_the_instance_of_pipeline_instance(raw_dir, warehouse_path, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import pipeline.instance
+    from pipeline.__main__ import refresh
+
+    from .helpers import PROJECT_ROOT
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    used = []
+    real = pipeline.instance.refresh_instance
+
+    def recorded():
+        used.append(real())
+        return used[-1]
+
+    monkeypatch.setattr(pipeline.instance, "refresh_instance", recorded)
+    assert refresh(str(raw_dir), str(warehouse_path)) == 0
+    assert [type(i.event_log_storage).__name__ for i in used] == ["KeptConnectionsSqliteEventLogStorage"]
+    assert f"warehouse: {warehouse_path}" in capsys.readouterr().out

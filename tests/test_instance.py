@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -54,6 +55,14 @@ def test_a_run_through_kept_connections_is_recorded_as_dagsters_own_storage_reco
         assert isinstance(instance.event_log_storage, KeptConnectionsSqliteEventLogStorage)
         kept_run = _run(instance, raw_dir, warehouse_path)
         assert _open_files_under(home), "the run's connections are kept while the instance lives"
+        # and they hold no lock and no read snapshot: another process (dagster dev's daemon) can write
+        # at once and checkpoint the whole write-ahead log
+        for shard in (home / "history" / "runs" / "index.db", home / "history" / "runs" / f"{kept_run}.db"):
+            other = sqlite3.connect(shard, timeout=0, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0, shard  # 0: not busy
+            other.close()
     assert _open_files_under(home) == [], "disposing the instance closes every connection"
     with _standard(home) as instance:
         assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
@@ -93,3 +102,14 @@ def test_a_dagster_home_that_is_not_a_folder_is_refused_as_dagster_refuses_it(tm
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "missing"))
     with pytest.raises(dg.DagsterInvariantViolationError, match="is not a directory or does not exist"):
         refresh_instance()
+
+
+def test_wiping_the_event_log_leaves_no_connection_on_a_deleted_file(home, raw_dir, warehouse_path):
+    with refresh_instance() as instance:
+        run = _run(instance, raw_dir, warehouse_path)
+        instance.event_log_storage.wipe()
+        assert not any(target.endswith(" (deleted)") for target in _open_files_under(home))
+        _run(instance, raw_dir, warehouse_path)
+    with _standard(home) as instance:
+        assert instance.all_logs(run) == []
+        assert len(instance.get_runs()) == 2
