@@ -30,3 +30,13 @@ def seed_dir(raw_dir: Path) -> Path:
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "illicit_income.duckdb"
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch) -> Path:
+    """A Dagster home configured as `make setup` configures the project's, set as DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home

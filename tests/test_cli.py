@@ -92,18 +92,11 @@ def test_python_dash_m_pipeline_runs_as_that_program():
                                                                         "1", "True"]
 
 
-def test_a_refresh_runs_in_the_instance_of_pipeline_instance(raw_dir, warehouse_path, tmp_path, monkeypatch, capsys):
-    import shutil
-
+def test_a_refresh_runs_in_the_instance_of_pipeline_instance(raw_dir, warehouse_path, dagster_home, monkeypatch,
+                                                             capsys):
     import pipeline.instance
     from pipeline.__main__ import refresh
 
-    from .helpers import PROJECT_ROOT
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     used = []
     real = pipeline.instance.refresh_instance
 

@@ -5,7 +5,6 @@ own storage writes and reads, and it must not be used for any other storage."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -17,18 +16,6 @@ from dagster._core.instance.ref import InstanceRef
 from pipeline.definitions import defs
 from pipeline.instance import KeptConnectionsSqliteEventLogStorage, refresh_instance
 from pipeline.jobs import REFRESH_JOB
-
-from .helpers import PROJECT_ROOT
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A Dagster home configured as `make setup` configures the project's."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
 
 
 def _run(instance: dg.DagsterInstance, raw_dir: Path, warehouse_path: Path) -> str:
@@ -49,22 +36,23 @@ def _open_files_under(folder: Path) -> list[str]:
     return [t for t in targets if t.startswith(str(folder))]
 
 
-def test_a_run_through_kept_connections_is_recorded_as_dagsters_own_storage_records_it(home, raw_dir,
+def test_a_run_through_kept_connections_is_recorded_as_dagsters_own_storage_records_it(dagster_home, raw_dir,
                                                                                        warehouse_path):
     with refresh_instance() as instance:
         assert isinstance(instance.event_log_storage, KeptConnectionsSqliteEventLogStorage)
         kept_run = _run(instance, raw_dir, warehouse_path)
-        assert _open_files_under(home), "the run's connections are kept while the instance lives"
+        assert _open_files_under(dagster_home), "the run's connections are kept while the instance lives"
         # and they hold no lock and no read snapshot: another process (dagster dev's daemon) can write
         # at once and checkpoint the whole write-ahead log
-        for shard in (home / "history" / "runs" / "index.db", home / "history" / "runs" / f"{kept_run}.db"):
+        runs = dagster_home / "history" / "runs"
+        for shard in (runs / "index.db", runs / f"{kept_run}.db"):
             other = sqlite3.connect(shard, timeout=0, isolation_level=None)
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
             assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0, shard  # 0: not busy
             other.close()
-    assert _open_files_under(home) == [], "disposing the instance closes every connection"
-    with _standard(home) as instance:
+    assert _open_files_under(dagster_home) == [], "disposing the instance closes every connection"
+    with _standard(dagster_home) as instance:
         assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
         standard_run = _run(instance, raw_dir, warehouse_path)
         kinds = {run: Counter(e.dagster_event_type for e in instance.all_logs(run) if e.dagster_event_type)
@@ -83,17 +71,17 @@ def test_a_run_through_kept_connections_is_recorded_as_dagsters_own_storage_reco
     "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: ConsolidatedSqliteEventLogStorage\n"
     "  config:\n    base_dir: {elsewhere}\n",
 ])
-def test_a_storage_dagster_yaml_configures_is_used_as_configured(home, tmp_path, raw_dir, warehouse_path, section):
+def test_a_storage_dagster_yaml_configures_is_used_as_configured(dagster_home, tmp_path, raw_dir, warehouse_path, section):
     with refresh_instance() as instance:
         assert isinstance(instance.event_log_storage, KeptConnectionsSqliteEventLogStorage)
     elsewhere = tmp_path / "storage elsewhere"
-    with (home / "dagster.yaml").open("a") as config:
+    with (dagster_home / "dagster.yaml").open("a") as config:
         config.write("\n" + section.format(elsewhere=elsewhere))
     with refresh_instance() as instance:
         assert not isinstance(instance.event_log_storage, KeptConnectionsSqliteEventLogStorage)
         run = _run(instance, raw_dir, warehouse_path)
     assert any(elsewhere.rglob("*.db"))
-    with _standard(home) as instance:
+    with _standard(dagster_home) as instance:
         assert instance.get_run_by_id(run).status == dg.DagsterRunStatus.SUCCESS
         assert any(e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION for e in instance.all_logs(run))
 
@@ -104,12 +92,12 @@ def test_a_dagster_home_that_is_not_a_folder_is_refused_as_dagster_refuses_it(tm
         refresh_instance()
 
 
-def test_wiping_the_event_log_leaves_no_connection_on_a_deleted_file(home, raw_dir, warehouse_path):
+def test_wiping_the_event_log_leaves_no_connection_on_a_deleted_file(dagster_home, raw_dir, warehouse_path):
     with refresh_instance() as instance:
         run = _run(instance, raw_dir, warehouse_path)
         instance.event_log_storage.wipe()
-        assert not any(target.endswith(" (deleted)") for target in _open_files_under(home))
+        assert not any(target.endswith(" (deleted)") for target in _open_files_under(dagster_home))
         _run(instance, raw_dir, warehouse_path)
-    with _standard(home) as instance:
+    with _standard(dagster_home) as instance:
         assert instance.all_logs(run) == []
         assert len(instance.get_runs()) == 2
