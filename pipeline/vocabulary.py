@@ -11,7 +11,21 @@ from decimal import Decimal
 
 TOPICS = ("total", "channel", "arms", "trade")
 
-QUALIFIERS = ("nearly", "approximately", "about", "estimated")
+# How a report hedges or bounds a figure, as the text gives it. Three kinds, which the checks respect:
+# - approximate: the figure is rounded or estimated; the true value is near it ("nearly X" is just
+#   below X: channels above "nearly X" by more than the tolerance contradict it);
+# - lower: the true value is at least the figure ("more than $6 billion" is not contradicted by 6.5e9);
+# - upper: the true value is at most the figure ("up to 100,000 workers").
+APPROXIMATE_QUALIFIERS = ("nearly", "almost", "approximately", "about", "around", "roughly", "some", "estimated")
+LOWER_BOUND_QUALIFIERS = ("more than", "over", "at least")
+UPPER_BOUND_QUALIFIERS = ("up to", "less than", "under", "at most")
+QUALIFIERS = (*APPROXIMATE_QUALIFIERS, *LOWER_BOUND_QUALIFIERS, *UPPER_BOUND_QUALIFIERS)
+APPROXIMATE, LOWER_BOUND, UPPER_BOUND = "approximate", "lower", "upper"
+QUALIFIER_BOUNDS: dict[str, str] = {
+    **{q: APPROXIMATE for q in APPROXIMATE_QUALIFIERS},
+    **{q: LOWER_BOUND for q in LOWER_BOUND_QUALIFIERS},
+    **{q: UPPER_BOUND for q in UPPER_BOUND_QUALIFIERS},
+}
 
 # Money units as a report's figure writes them, with the factor to whole US dollars.
 # Accepted spellings only; "USD bn", "$bn", "billion USD" are rejected on purpose.
@@ -22,9 +36,35 @@ MONEY_UNITS: dict[str, Decimal] = {
     "USD billion": Decimal(10) ** 9,
     "USD trillion": Decimal(10) ** 12,
 }
-# Counts of things (shells, missiles): a whole number, no scale.
+# Counts of things (shells, missiles, incidents, people): a whole number, no scale.
 COUNT_UNITS = ("count",)
-UNITS = (*MONEY_UNITS, *COUNT_UNITS)
+# Shares: a percentage as written (61 for "61 percent"), between 0 and 100.
+SHARE_UNITS = ("percent",)
+UNITS = (*MONEY_UNITS, *COUNT_UNITS, *SHARE_UNITS)
+
+# What a figure measures. Money, counts and shares are never added together, and a rate is never
+# summed as a total: each view and check compares figures of one measure only.
+INCOME = "income"                    # money earned over the figure's period (the default for total, channel)
+INCOME_PER_YEAR = "income_per_year"  # money per year ("more than half a billion dollars a year"): a rate
+EVENT = "event"                      # money of one event ("$147.5 million from one exchange in March 2024")
+INCIDENTS = "incidents"              # a count of incidents ("58 cyberattacks")
+PEOPLE = "people"                    # a count of people ("roughly 100,000 workers abroad")
+SHARE = "share"                      # a share in percent ("61 percent of all funds stolen that year")
+QUANTITY = "quantity"                # a count of items shipped (the default, and only measure, of arms)
+AMOUNT = "amount"                    # a trade figure in money (the default, and only measure, of trade)
+MEASURES = (INCOME, INCOME_PER_YEAR, EVENT, INCIDENTS, PEOPLE, SHARE, QUANTITY, AMOUNT)
+MONEY_MEASURES = (INCOME, INCOME_PER_YEAR, EVENT, AMOUNT)
+COUNT_MEASURES = (INCIDENTS, PEOPLE, QUANTITY)
+SHARE_MEASURES = (SHARE,)
+# The measure a figure has when figures.toml gives none (folders written before measures existed).
+DEFAULT_MEASURE = {"total": INCOME, "channel": INCOME, "arms": QUANTITY, "trade": AMOUNT}
+# Which measures each topic may state.
+TOPIC_MEASURES: dict[str, tuple[str, ...]] = {
+    "total": (INCOME, INCOME_PER_YEAR, EVENT, INCIDENTS, PEOPLE, SHARE),
+    "channel": (INCOME, INCOME_PER_YEAR, EVENT, INCIDENTS, PEOPLE, SHARE),
+    "arms": (QUANTITY,),
+    "trade": (AMOUNT,),
+}
 
 # Which units each topic may use.
 TOPIC_UNITS: dict[str, tuple[str, ...]] = {
