@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
-from pipeline.text import normalize, value_text_parts
+from pipeline.text import normalize, states_percent, value_text_parts
 
 REPORT_FILE = "report.toml"
 FIGURES_FILE = "figures.toml"
@@ -52,7 +52,8 @@ class _Strict(BaseModel):
 
 class ReportMeta(_Strict):
     title: Text
-    publisher: Text
+    publisher: Text  # the body that made the estimate (think tank, panel, firm, agency)
+    outlet: Text | None = None  # the outlet that published the stored document, where it is another
     published_on: date
     published_on_basis: Text | None = None
     series: Text
@@ -70,6 +71,7 @@ class FigureEntry(_Strict):
     topic: Text
     subject: Text
     item_type: Text | None = None
+    measure: Text | None = None  # income, income_per_year, event, incidents, people, share; default from topic
     value: float | int = Field(allow_inf_nan=False)
     unit: Text
     value_text: Text
@@ -116,7 +118,7 @@ class RawReports:
 REPORT_COLUMNS = [
     "report_id", "title", "publisher", "published_on", "published_on_basis", "series",
     "period_start", "period_end", "period_basis", "source_file", "source_sha256", "source_bytes",
-    "source_url", "notes",
+    "source_url", "notes", "outlet",
 ]
 FIGURE_COLUMNS = [
     "report_id", "figure_id", "topic", "subject", "item_type", "value_as_published",
@@ -125,7 +127,7 @@ FIGURE_COLUMNS = [
     "best_amount_usd", "best_quantity", "corrected", "correction_basis", "correction_value",
     "correction_unit", "correction_value_text", "correction_note", "correction_reasoning",
     "cited_publisher", "cited_title", "cited_date", "cited_url", "correction_evidence_file",
-    "correction_evidence_quote",
+    "correction_evidence_quote", "measure", "bound", "share_percent", "best_share_percent",
 ]
 _NO_CORRECTION = {
     "corrected": False, "correction_basis": None, "correction_value": None, "correction_unit": None,
@@ -295,21 +297,27 @@ def _figure_entries(figures_raw: dict, folder: str, lines: dict[str, int],
     return valid
 
 
-def _amount_and_quantity(entry: FigureEntry | CorrectionEntry) -> tuple[float | None, int | None, str | None]:
-    """(amount_usd, quantity, problem) for one figure's value and unit."""
+def _amount_and_quantity(entry: FigureEntry | CorrectionEntry
+                         ) -> tuple[float | None, int | None, float | None, str | None]:
+    """(amount_usd, quantity, share_percent, problem) for one figure's value and unit: money in whole
+    dollars, counts whole, shares in percent. Exactly one of the three is set for a known unit."""
     if entry.unit in v.MONEY_UNITS:
         dollars = Decimal(repr(entry.value)) * v.MONEY_UNITS[entry.unit]
         if abs(dollars) > v.MAX_AMOUNT_USD:
-            return None, None, (f"an amount of at most {v.MAX_AMOUNT_USD:.0e} US dollars (a figure larger than that is "
-                                "a typo or a wrong unit)")
-        return float(round(dollars)), None, None
+            return None, None, None, (f"an amount of at most {v.MAX_AMOUNT_USD:.0e} US dollars (a figure larger than "
+                                      "that is a typo or a wrong unit)")
+        return float(round(dollars)), None, None, None
     if entry.unit in v.COUNT_UNITS:
         if isinstance(entry.value, float) and not float(entry.value).is_integer():
-            return None, None, "a whole number for a count"
+            return None, None, None, "a whole number for a count"
         if abs(entry.value) > v.MAX_QUANTITY:
-            return None, None, f"a count of at most {v.MAX_QUANTITY:.0e}"
-        return None, int(entry.value), None
-    return None, None, None  # an unknown unit is the schema's to report, with the accepted list
+            return None, None, None, f"a count of at most {v.MAX_QUANTITY:.0e}"
+        return None, int(entry.value), None, None
+    if entry.unit in v.SHARE_UNITS:
+        if not 0 <= entry.value <= 100:
+            return None, None, None, "a share between 0 and 100 (percent)"
+        return None, None, float(entry.value), None
+    return None, None, None, None  # an unknown unit is the schema's to report, with the accepted list
 
 
 def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict | None, list[dict], list[Problem]]:
@@ -369,7 +377,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     # Rows are built only under a report whose period is plausible (its figures inherit it).
     rows_wanted = meta is not None and _plausible(meta.period_start) and _plausible(meta.period_end)
     for entry, where in entries:
-        amount, quantity, value_problem = _amount_and_quantity(entry)
+        amount, quantity, share, value_problem = _amount_and_quantity(entry)
         if value_problem:
             problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
                                     found=_describe(entry.value), expected=value_problem))
@@ -395,6 +403,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             "period_end": _timestamp(entry.period_end or meta.period_end),
             "period_inherited": entry.period_start is None and entry.period_end is None, "quote": entry.quote,
             "best_amount_usd": amount, "best_quantity": quantity, **_NO_CORRECTION,
+            # what the figure measures (income over its period unless the report says otherwise) and on
+            # which side of the value the truth lies, as the qualifier says
+            "measure": entry.measure or v.DEFAULT_MEASURE.get(entry.topic, v.INCOME),
+            "bound": v.QUALIFIER_BOUNDS.get(entry.qualifier) if entry.qualifier else None,
+            "share_percent": share, "best_share_percent": share,
         }
         if entry.id in corrections:
             row.update(corrections[entry.id])
@@ -407,7 +420,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         "series": meta.series, "period_start": _timestamp(meta.period_start),
         "period_end": _timestamp(meta.period_end), "period_basis": meta.period_basis,
         "source_file": meta.source_file, "source_sha256": actual_sha or meta.source_sha256,
-        "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes,
+        "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes, "outlet": meta.outlet,
     }
     return report_row, figure_rows, problems
 
@@ -470,7 +483,7 @@ def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureE
         _check_correction(entry, figures, folder_path, folder, where, problems)
         if len(problems) > before:
             continue
-        amount, quantity, value_problem = _amount_and_quantity(entry)
+        amount, quantity, share, value_problem = _amount_and_quantity(entry)
         if value_problem:
             problems.append(Problem(folder, CORRECTIONS_FILE, where=where, field="value", found=_describe(entry.value),
                                     expected=value_problem))
@@ -479,6 +492,7 @@ def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureE
         found[entry.figure_id] = {
             "best_amount_usd": amount if figure.unit in v.MONEY_UNITS else None,
             "best_quantity": quantity if figure.unit in v.COUNT_UNITS else None,
+            "best_share_percent": share if figure.unit in v.SHARE_UNITS else None,
             "corrected": True, "correction_basis": entry.basis, "correction_value": float(entry.value),
             "correction_unit": entry.unit, "correction_value_text": entry.value_text, "correction_note": entry.note,
             "correction_reasoning": entry.reasoning, "cited_publisher": entry.cited_publisher,
@@ -510,10 +524,9 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
                 f"a date between {v.EARLIEST_PERIOD_YEAR} and {v.LATEST_PERIOD_YEAR}")
     if entry.basis == "inferred" and entry.reasoning is None:
         problem("reasoning", "nothing", "the reasoning that leads to the corrected value (basis = inferred)")
-    money = {figure.unit in v.MONEY_UNITS, entry.unit in v.MONEY_UNITS}
     if entry.unit not in v.UNITS:
         problem("unit", _describe(entry.unit), f"one of {list(v.UNITS)}")
-    elif figure.unit in v.UNITS and len(money) > 1:
+    elif figure.unit in v.UNITS and v.unit_kind(figure.unit) != v.unit_kind(entry.unit):
         problem("unit", _describe(entry.unit), f"a unit of the same kind as the figure's '{figure.unit}'")
     if entry.value < 0:
         problem("value", _describe(entry.value), "a value >= 0 (not negative)")
@@ -612,6 +625,8 @@ def _quote_mismatch(quote: str, source: str) -> str:
 def _disagrees(value: float | int, unit: str, value_text: str, *, normalized: bool = False) -> bool:
     """True when value_text is a form we read and states another number than value in unit
     (normalized=True: value_text is already normalize(d))."""
+    if states_percent(value_text) != (unit in v.SHARE_UNITS):
+        return True  # a share is written as one ("61%", "61 percent"), and only a share is
     parts = value_text_parts(value_text, normalized=normalized)
     if parts is None:
         return False
@@ -687,7 +702,7 @@ def read_raw(raw_dir: Path, only: list[Path] | None = None) -> tuple[RawReports,
     figures = _frame(figure_rows, FIGURE_COLUMNS, ("period_start", "period_end"))
     for column in ("quantity", "best_quantity"):
         figures[column] = figures[column].astype("Int64")
-    for column in ("amount_usd", "best_amount_usd", "correction_value"):
+    for column in ("amount_usd", "best_amount_usd", "correction_value", "share_percent", "best_share_percent"):
         figures[column] = figures[column].astype("float64")
     figures["cited_date"] = pd.to_datetime(figures["cited_date"])
     figures["corrected"] = figures["corrected"].astype(bool)
@@ -697,7 +712,7 @@ def read_raw(raw_dir: Path, only: list[Path] | None = None) -> tuple[RawReports,
 
 # Columns whose values come from a small vocabulary (or repeat across reports), for _share_repeated_values.
 _VOCABULARY_COLUMNS = ("figure_id", "topic", "subject", "item_type", "unit_as_published", "qualifier",
-                       "correction_basis", "correction_unit")
+                       "correction_basis", "correction_unit", "measure", "bound")
 
 
 def _share_repeated_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:

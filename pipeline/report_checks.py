@@ -187,6 +187,11 @@ def diagnose(found: float, stated: float) -> str:
     return ""
 
 
+def _is_income(figure: Record) -> bool:
+    """Only income over a period adds up to a total: counts, shares, rates and single events never do."""
+    return figure.get("measure", v.INCOME) == v.INCOME
+
+
 def _amount_column(basis: str) -> str:
     return "best_amount_usd" if basis == BEST_ESTIMATE else "amount_usd"
 
@@ -201,10 +206,10 @@ def _same_period(a: Record, b: Record) -> bool:
 
 @_records
 def channels_within_total(report: Record, figures: list[Record], basis: str) -> tuple[bool, str]:
-    totals = [f for f in figures if f["topic"] == "total"]
+    totals = [f for f in figures if f["topic"] == "total" and _is_income(f)]
     if not totals:
         return True, "not applicable: the report states no total"
-    channels = [f for f in figures if f["topic"] == "channel"]
+    channels = [f for f in figures if f["topic"] == "channel" and _is_income(f)]
     column = _amount_column(basis)
     passed, parts = True, []
     for total in totals:
@@ -232,10 +237,10 @@ def channels_within_total(report: Record, figures: list[Record], basis: str) -> 
 
 @_records
 def no_channel_exceeds_total(report: Record, figures: list[Record], basis: str) -> tuple[bool, str]:
-    totals = [f for f in figures if f["topic"] == "total"]
+    totals = [f for f in figures if f["topic"] == "total" and _is_income(f)]
     if not totals:
         return True, "not applicable: the report states no total"
-    channels = [f for f in figures if f["topic"] == "channel"]
+    channels = [f for f in figures if f["topic"] == "channel" and _is_income(f)]
     column = _amount_column(basis)
     over = []
     for total in totals:
@@ -265,7 +270,7 @@ def deficit_identity(report: Record, figures: list[Record], basis: str) -> tuple
                 legal.append(f)
             elif subject == v.DEFICIT_AFTER_ILLICIT:
                 after.append(f)
-        elif topic == "total":
+        elif topic == "total" and _is_income(f):
             totals.append(f)
     passed, parts = True, []
     for row in legal:
@@ -336,7 +341,7 @@ RECONCILIATION_CHECKS = tuple(c.name for c in REPORT_CHECKS if c.bases == BOTH)
 # The figure columns the checks read (building dicts of all thirty columns cost more than the checks). A
 # record leaves out report_id: it is the key the records are grouped by, the same as the report's.
 _FIGURE_COLUMNS = ("figure_id", "topic", "subject", "amount_usd", "best_amount_usd", "period_start", "period_end",
-                   "corrected", "correction_basis", "correction_evidence_quote")
+                   "corrected", "correction_basis", "correction_evidence_quote", "measure")
 _RESULT_COLUMNS = ["report_id", "check_name", "severity", "value_basis", "passed", "message"]
 
 

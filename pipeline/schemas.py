@@ -82,10 +82,15 @@ def _pairs_by_value(rule: Callable[[Any, Any], bool], first: pd.Series, second: 
     return pd.Series(values if len(values) else [], index=first.index)
 
 
-def _unit_fits_topic(topic: object, unit: object) -> bool:
-    # An unknown topic or unit is reported by its own column check, with the accepted list.
-    allowed = v.TOPIC_UNITS.get(topic)
-    return not isinstance(allowed, tuple) or unit not in v.UNITS or unit in allowed
+def _unit_fits_measure(measure: object, unit: object) -> bool:
+    # An unknown measure or unit is reported by its own column check, with the accepted list.
+    kind = v.MEASURE_UNIT_KIND.get(measure) if isinstance(measure, str) else None
+    return kind is None or unit not in v.UNITS or v.unit_kind(unit) == kind
+
+
+def _measure_fits_topic(topic: object, measure: object) -> bool:
+    allowed = v.TOPIC_MEASURES.get(topic) if isinstance(topic, str) else None
+    return allowed is None or measure not in v.MEASURES or measure in allowed
 
 
 class ReportSchema(pa.DataFrameModel):
@@ -95,7 +100,9 @@ class ReportSchema(pa.DataFrameModel):
         str_matches=v.SLUG_PATTERN, unique=True,
         description="The report's folder name in raw/: a unique slug of [a-z0-9-].")
     title: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1}, description="Title of the report or article.")
-    publisher: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1}, description="Who published the document.")
+    publisher: Series[pd.StringDtype] = pa.Field(
+        str_length={"min_value": 1},
+        description="The body that made the estimate (think tank, UN panel, chain-analysis firm, agency).")
     published_on: Series[pd.Timestamp] = pa.Field(description="Date the document was published.")
     published_on_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="Where the publication date came from when the document does not state it whole.")
@@ -110,6 +117,9 @@ class ReportSchema(pa.DataFrameModel):
     source_bytes: Series[int] = pa.Field(gt=0, description="Size of the stored document in bytes.")
     source_url: Series[pd.StringDtype] = pa.Field(nullable=True, description="Address of the document, where there is one.")
     notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="Anything a reader of the figures should know.")
+    outlet: Series[pd.StringDtype] = pa.Field(
+        nullable=True, description="The outlet that published the stored document (a wire service, a newspaper), "
+                                   "where it is not the publisher; NULL otherwise.")
 
     @pa.dataframe_check(description="period_start <= period_end")
     @_passing_as_one
@@ -145,7 +155,9 @@ class FigureSchema(pa.DataFrameModel):
     value_text: Series[pd.StringDtype] = pa.Field(
         str_length={"min_value": 1}, description="The value exactly as written in the quote ('$13.5 billion', 'nine').")
     qualifier: Series[pd.StringDtype] = pa.Field(
-        nullable=True, isin=list(v.QUALIFIERS), description="nearly, approximately, about, estimated, or NULL.")
+        nullable=True, isin=list(v.QUALIFIERS),
+        description="How the report hedges or bounds the value: nearly, approximately, about, estimated, ... (approximate), "
+                    "more than, over, at least (lower bound), up to, less than, under, at most (upper bound), or NULL.")
     amount_usd: Series[float] = pa.Field(
         nullable=True, ge=0, description="The published amount in whole US dollars; NULL for counts.")
     quantity: Series[pd.Int64Dtype] = pa.Field(
@@ -181,6 +193,18 @@ class FigureSchema(pa.DataFrameModel):
         nullable=True, description="Stored copy of the evidence in the report folder, if any.")
     correction_evidence_quote: Series[pd.StringDtype] = pa.Field(
         nullable=True, description="The passage of the evidence file that states the value (verified to occur in it).")
+    measure: Series[pd.StringDtype] = pa.Field(
+        isin=list(v.MEASURES),
+        description="What the value measures: income (money over the period), income_per_year (a rate), event (money "
+                    "of one event), incidents or people (counts), share (percent), quantity (arms items), amount (trade).")
+    bound: Series[pd.StringDtype] = pa.Field(
+        nullable=True, isin=[v.APPROXIMATE, v.LOWER_BOUND, v.UPPER_BOUND],
+        description="approximate, lower (the truth is at least the value) or upper (at most), from the qualifier; "
+                    "NULL when the value is stated plainly.")
+    share_percent: Series[float] = pa.Field(
+        nullable=True, ge=0, le=100, description="The published share in percent (61 for '61 percent'); NULL otherwise.")
+    best_share_percent: Series[float] = pa.Field(
+        nullable=True, ge=0, le=100, description="Best estimate of the share: the correction where there is one.")
 
     @pa.dataframe_check(description="period_start <= period_end")
     @_passing_as_one
@@ -194,7 +218,8 @@ class FigureSchema(pa.DataFrameModel):
         has = df["corrected"].astype(bool)
         filled = df["correction_basis"].notna() & df["correction_value"].notna() & df["correction_note"].notna()
         same = ((df["best_amount_usd"] == df["amount_usd"]) | (df["best_amount_usd"].isna() & df["amount_usd"].isna())) & (
-            (df["best_quantity"] == df["quantity"]).fillna(False) | (df["best_quantity"].isna() & df["quantity"].isna()))
+            (df["best_quantity"] == df["quantity"]).fillna(False) | (df["best_quantity"].isna() & df["quantity"].isna())) & (
+            (df["best_share_percent"] == df["share_percent"]) | (df["best_share_percent"].isna() & df["share_percent"].isna()))
         return (has & filled) | (~has & df["correction_basis"].isna() & same)
 
     @pa.dataframe_check(description="a cited correction names publisher, title, date and url; an inferred one gives reasoning")
@@ -210,31 +235,46 @@ class FigureSchema(pa.DataFrameModel):
     def positive_where_zero_is_meaningless(cls, df: pd.DataFrame) -> Series[bool]:
         return ~df["topic"].isin(v.POSITIVE_TOPICS) | (df["value_as_published"] != 0)
 
-    @pa.dataframe_check(description="unit allowed for the topic (money for total/channel/trade, count for arms)")
+    @pa.dataframe_check(description="measure allowed for the topic (total and channel: income, income_per_year, event, "
+                                    "incidents, people, share; arms: quantity; trade: amount)")
     @_passing_as_one
-    def unit_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
-        by_value = _pairs_by_value(_unit_fits_topic, df["topic"], df["unit_as_published"])
+    def measure_fits_topic(cls, df: pd.DataFrame) -> Series[bool]:
+        by_value = _pairs_by_value(_measure_fits_topic, df["topic"], df["measure"])
+        if by_value is not None:
+            return by_value
+        return pd.Series([_measure_fits_topic(t, m) for t, m in zip(df["topic"], df["measure"], strict=True)],
+                         index=df.index)
+
+    @pa.dataframe_check(description="unit of the measure's kind (money for income, income_per_year, event and amount; "
+                                    "count for incidents, people and quantity; percent for share)")
+    @_passing_as_one
+    def unit_fits_measure(cls, df: pd.DataFrame) -> Series[bool]:
+        by_value = _pairs_by_value(_unit_fits_measure, df["measure"], df["unit_as_published"])
         if by_value is not None:
             return by_value
         # columns that are not text (a failed coercion): the rule row by row
-        allowed = df["topic"].map(v.TOPIC_UNITS)
-        return pd.Series(
-            [not isinstance(a, tuple) or u not in v.UNITS or u in a
-             for a, u in zip(allowed, df["unit_as_published"], strict=True)],
-            index=df.index)
+        return pd.Series([_unit_fits_measure(m, u) for m, u in zip(df["measure"], df["unit_as_published"], strict=True)],
+                         index=df.index)
 
-    @pa.dataframe_check(description="money figures carry amount_usd and no quantity; counts the reverse")
+    @pa.dataframe_check(description="money figures carry amount_usd only, counts quantity only, shares share_percent only")
     @_passing_as_one
     def amount_or_quantity(cls, df: pd.DataFrame) -> Series[bool]:
-        money = df["unit_as_published"].isin(MONEY_UNITS)
-        known = df["unit_as_published"].isin(v.UNITS)  # an unknown unit is reported by its own check
-        return ~known | (money & df["amount_usd"].notna() & df["quantity"].isna()) | (
-            ~money & df["amount_usd"].isna() & df["quantity"].notna())
+        unit = df["unit_as_published"]
+        money, count, share = unit.isin(MONEY_UNITS), unit.isin(v.COUNT_UNITS), unit.isin(v.SHARE_UNITS)
+        known = unit.isin(v.UNITS)  # an unknown unit is reported by its own check
+        has_amount, has_quantity, has_share = df["amount_usd"].notna(), df["quantity"].notna(), df["share_percent"].notna()
+        return ~known | (money & has_amount & ~has_quantity & ~has_share) | (
+            count & ~has_amount & has_quantity & ~has_share) | (share & ~has_amount & ~has_quantity & has_share)
 
     @pa.dataframe_check(description="arms figures name an item_type; other topics do not")
     @_passing_as_one
     def item_type_only_for_arms(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["topic"] == "arms") == df["item_type"].notna()
+
+    @pa.dataframe_check(description="a channel is not named total or illicit_income (those are the total's)")
+    @_passing_as_one
+    def channel_not_total(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["topic"] != "channel") | ~df["subject"].isin([v.TOTAL_SUBJECT, "total"])
 
     @pa.dataframe_check(description="a total figure's subject is illicit_income")
     @_passing_as_one

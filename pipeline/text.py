@@ -41,12 +41,21 @@ _NUMBER = re.compile(
 )
 
 
+_PERCENT = re.compile(r"\s*(?:%|percent|per cent)$")
+
+
+def states_percent(text: str) -> bool:
+    """True when a value as written is a percentage ("61%", "61 percent", "61 per cent")."""
+    return _PERCENT.search(normalize(text).lower()) is not None
+
+
 def value_text_parts(text: str, *, normalized: bool = False) -> tuple[str, Decimal] | None:
     """The number a value as written states, as (its digits without commas, its scale), or None when
     it is not a plain form we read: `parse_value_text` without building the Decimal, for callers that
     can often decide from the digits alone. "$13.5 billion" -> ("13.5", 1e9); "nine" -> ("9", 1).
     normalized=True says text is already normalize(d), which is then not done twice."""
     plain = (text if normalized else normalize(text)).lower()
+    plain = _PERCENT.sub("", plain)  # "61%": the number is 61 (that it is a share is states_percent's to say)
     word = _WORD_DIGITS.get(plain)
     if word is not None:
         return word, _ONE

@@ -42,6 +42,18 @@ COUNT_UNITS = ("count",)
 SHARE_UNITS = ("percent",)
 UNITS = (*MONEY_UNITS, *COUNT_UNITS, *SHARE_UNITS)
 
+MONEY, COUNT, PERCENT = "money", "count", "percent"
+
+
+def unit_kind(unit: str) -> str | None:
+    """money, count or percent for a known unit; None for another spelling."""
+    if unit in MONEY_UNITS:
+        return MONEY
+    if unit in COUNT_UNITS:
+        return COUNT
+    return PERCENT if unit in SHARE_UNITS else None
+
+
 # What a figure measures. Money, counts and shares are never added together, and a rate is never
 # summed as a total: each view and check compares figures of one measure only.
 INCOME = "income"                    # money earned over the figure's period (the default for total, channel)
@@ -56,6 +68,13 @@ MEASURES = (INCOME, INCOME_PER_YEAR, EVENT, INCIDENTS, PEOPLE, SHARE, QUANTITY, 
 MONEY_MEASURES = (INCOME, INCOME_PER_YEAR, EVENT, AMOUNT)
 COUNT_MEASURES = (INCIDENTS, PEOPLE, QUANTITY)
 SHARE_MEASURES = (SHARE,)
+# The kind of unit each measure is stated in.
+MEASURE_UNIT_KIND: dict[str, str] = {
+    **{m: MONEY for m in MONEY_MEASURES}, **{m: COUNT for m in COUNT_MEASURES}, **{m: PERCENT for m in SHARE_MEASURES},
+}
+# Measures that flow over a period, so that a figure over several years has a per-year average that can
+# be compared with another period's; a rate, a count of people or a share is a level, never averaged.
+FLOW_MEASURES = (INCOME, INCIDENTS)
 # The measure a figure has when figures.toml gives none (folders written before measures existed).
 DEFAULT_MEASURE = {"total": INCOME, "channel": INCOME, "arms": QUANTITY, "trade": AMOUNT}
 # Which measures each topic may state.
@@ -66,13 +85,6 @@ TOPIC_MEASURES: dict[str, tuple[str, ...]] = {
     "trade": (AMOUNT,),
 }
 
-# Which units each topic may use.
-TOPIC_UNITS: dict[str, tuple[str, ...]] = {
-    "total": tuple(MONEY_UNITS),
-    "channel": tuple(MONEY_UNITS),
-    "trade": tuple(MONEY_UNITS),
-    "arms": COUNT_UNITS,
-}
 
 # Channel names the contract fixes. A report may bring a new one (its own snake_case name);
 # the warehouse then carries a `channel_name_known` warning so that a typo is seen, not merged.

@@ -390,7 +390,7 @@ def unit_eur_billion(raw: Path) -> list[Located]:
 def unit_money_for_arms(raw: Path) -> list[Located]:
     edit(_seed(raw) / FIGURES_FILE, KN23_VALUE, KN23_VALUE.replace('unit = "count"', 'unit = "USD"'))
     return [Located(SEED, FIGURES_FILE, "figure 'arms-kn-23-missiles'", "unit", found=("topic='arms'", "'USD'"),
-                    expected="unit allowed for the topic")]
+                    expected="unit of the measure's kind")]
 
 
 def topic_misspelt(raw: Path) -> list[Located]:

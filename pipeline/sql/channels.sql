@@ -1,4 +1,6 @@
--- The `channels` table: one row per report, income channel and period, in whole US dollars.
+-- The `channels` table: one row per report, income channel and period, in whole US dollars: the
+-- channel figures that measure income over their period (counts, shares, rates and single events are
+-- in `estimates`, never here, so that summing income_usd never adds a count or a rate).
 -- income_usd is the best estimate (the correction where there is one); income_usd_as_published is
 -- what the report says.
 CREATE OR REPLACE TABLE channels (
@@ -17,5 +19,5 @@ INSERT INTO channels
 SELECT report_id, subject, best_amount_usd, period_start, period_end, amount_usd, corrected,
        correction_basis, qualifier, figure_id
 FROM figures
-WHERE topic = 'channel'
+WHERE topic = 'channel' AND measure = 'income'
 ORDER BY report_id, subject, period_start, period_end;

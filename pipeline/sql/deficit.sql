@@ -43,7 +43,7 @@ JOIN figures AS after_
  AND after_.period_start = legal.period_start AND after_.period_end = legal.period_end
 LEFT JOIN figures AS total
   ON total.report_id = legal.report_id
- AND total.topic = 'total'
+ AND total.topic = 'total' AND total.measure = 'income'
  AND total.period_start = legal.period_start AND total.period_end = legal.period_end
 WHERE legal.topic = 'trade' AND legal.subject = 'legal_trade_deficit'
 ORDER BY legal.report_id, legal.period_start;

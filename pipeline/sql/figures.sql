@@ -1,5 +1,7 @@
 -- The `figures` table: one row per figure as its report states it, with the quote that states it,
 -- and, where a person recorded one, its correction with basis and citation (best_* columns).
+-- measure says what the value is (income over the period, a yearly rate, one event, a count of incidents
+-- or people, a share); money is in amount_usd, counts in quantity, shares in share_percent.
 CREATE OR REPLACE TABLE figures (
     report_id          VARCHAR NOT NULL,
     figure_id          VARCHAR NOT NULL,
@@ -31,6 +33,10 @@ CREATE OR REPLACE TABLE figures (
     cited_url          VARCHAR,
     correction_evidence_file VARCHAR,
     correction_evidence_quote VARCHAR,
+    measure            VARCHAR NOT NULL,
+    bound              VARCHAR,
+    share_percent      DOUBLE,
+    best_share_percent DOUBLE,
     PRIMARY KEY (report_id, figure_id)
 );
 INSERT INTO figures
@@ -39,6 +45,6 @@ SELECT report_id, figure_id, topic, subject, item_type, value_as_published, unit
        period_inherited, quote, best_amount_usd, best_quantity, corrected, correction_basis,
        correction_value, correction_unit, correction_value_text, correction_note, correction_reasoning,
        cited_publisher, cited_title, cited_date::DATE, cited_url, correction_evidence_file,
-       correction_evidence_quote
+       correction_evidence_quote, measure, bound, share_percent, best_share_percent
 FROM figures_frame
 ORDER BY report_id, figure_id;

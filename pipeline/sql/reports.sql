@@ -13,11 +13,12 @@ CREATE OR REPLACE TABLE reports (
     source_sha256      VARCHAR NOT NULL,
     source_bytes       BIGINT NOT NULL,
     source_url         VARCHAR,
-    notes              VARCHAR
+    notes              VARCHAR,
+    outlet             VARCHAR
 );
 INSERT INTO reports
 SELECT report_id, title, publisher, published_on::DATE, published_on_basis, series,
        period_start::DATE, period_end::DATE, period_basis, source_file, source_sha256,
-       source_bytes, source_url, notes
+       source_bytes, source_url, notes, outlet
 FROM reports_frame
 ORDER BY report_id;
