@@ -32,9 +32,11 @@ def summary(path: Path, out=sys.stdout) -> int:
     reconciliation on the as-published values and on the best estimates, side by side."""
     import duckdb
 
-    from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS
+    from pipeline.cross_checks import CROSS_REPORT_CHECKS
+    from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS, REPORT_CHECKS
     from pipeline.warehouse import PUBLISHED
 
+    TWO_BASES = {c.name for c in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS) if len(c.bases) > 1}  # noqa: N806
     if not path.exists():
         print(f"no warehouse at {path}", file=out)
         return 1
@@ -79,8 +81,9 @@ def summary(path: Path, out=sys.stdout) -> int:
             for _, check_name, severity, _, _, message in failed:
                 print(f"    [{severity}] {check_name}: {message}", file=out)
         other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and not r[4]]
-        for _, check_name, severity, _, _, message in other:
-            print(f"  [{severity}] {check_name}: {message}", file=out)
+        for _, check_name, severity, basis, _, message in other:
+            on = f" (on the {basis.replace('_', ' ')} values)" if check_name in TWO_BASES else ""
+            print(f"  [{severity}] {check_name}{on}: {message}", file=out)
         n, cited, inferred = corrections.get(report_id, (0, 0, 0))
         print(f"  corrections: {n} figure(s) corrected ({cited} cited, {inferred} inferred); "
               "best estimates are in channels.income_usd and the deficit's *_usd columns", file=out)

@@ -127,11 +127,13 @@ TABLE_SPECS = [
     _table_spec("channels", ["figures"]),
     _table_spec("arms", ["figures"]),
     _table_spec("deficit", ["figures"]),
-    _table_spec("validation_results", ["validated_figures"]),
+    _table_spec("validation_results", ["validated_figures", "source_comparisons"]),
     _table_spec("report_changes", ["reports", "figures"], group="history"),
     _table_spec("latest_channels", ["channels", "reports"], group="history", kind="view"),
     _table_spec("latest_arms", ["arms", "reports"], group="history", kind="view"),
     _table_spec("latest_deficit", ["deficit", "reports"], group="history", kind="view"),
+    _table_spec("estimates", ["figures", "reports"], group="sources", kind="view"),
+    _table_spec("source_comparisons", ["estimates"], group="sources", kind="view"),
 ]
 assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
 
@@ -160,7 +162,8 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, va
     with warehouse.fresh_staging(run_key, start_from_published=plan.decide) as con:
         report_cache.update(con, batch, checks)
         built = tables.build(con, plan, run_key)
-        for table in PUBLISHED:
+        # in the graph's order: validation_results holds the cross-report checks, which read source_comparisons
+        for table in sorted(PUBLISHED, key=lambda name: name == "validation_results"):
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
             results.append(dg.MaterializeResult(asset_key=table, metadata={
                 "dagster/row_count": rows,

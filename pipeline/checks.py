@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.column_schemas import model_name
+from pipeline.cross_checks import CROSS_REPORT_CHECKS
 from pipeline.report_checks import REPORT_CHECKS, ReportCheck
 from pipeline.warehouse import PUBLISHED
 
@@ -67,7 +68,7 @@ REPORT_CHECK_SPECS = [
         name=report_check_name(check, basis), asset="validation_results",
         description=check.description + ("" if len(check.bases) == 1
                                          else f" Runs on the {basis.replace('_', ' ')} values."))
-    for check in REPORT_CHECKS for basis in check.bases
+    for check in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS) for basis in check.bases
 ]
 
 
@@ -95,7 +96,7 @@ def report_check_results(con) -> list[dg.AssetCheckResult]:
         "list('- **' || report_id || '**: ' || message ORDER BY report_id) FILTER (NOT passed)[:200] "
         "FROM validation_results GROUP BY ALL").fetchall()}
     results = []
-    for check in REPORT_CHECKS:
+    for check in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS):
         severity = dg.AssetCheckSeverity.ERROR if check.severity == "error" else dg.AssetCheckSeverity.WARN
         for basis in check.bases:
             checked, failed, messages = summary.get((check.name, basis), (0, 0, None))

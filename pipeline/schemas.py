@@ -397,7 +397,8 @@ class ValidationResultSchema(pa.DataFrameModel):
 class _Latest(pa.DataFrameModel):
     report_id: Series[pd.StringDtype] = _field(str_matches=v.SLUG_PATTERN, description="The report the value comes from.")
     published_on: Series[pd.Timestamp] = pa.Field(description="When that report was published.")
-    publisher: Series[pd.StringDtype] = pa.Field(description="Who published it.")
+    publisher: Series[pd.StringDtype] = pa.Field(description="The body that made the estimate.")
+    outlet: Series[pd.StringDtype] = pa.Field(nullable=True, description="The outlet that published the document, if another.")
     series: Series[pd.StringDtype] = pa.Field(description="The series it belongs to.")
     period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period the value covers.")
     period_end: Series[pd.Timestamp] = pa.Field(description="Last day (inclusive) of the period the value covers.")
@@ -405,8 +406,8 @@ class _Latest(pa.DataFrameModel):
 
 
 class LatestChannelSchema(_Latest):
-    """View `latest_channels`: for each channel, the value from the most recently published report that
-    states it (the current numbers, in one query)."""
+    """View `latest_channels`: for each channel and each period any report states for it, the value from the
+    most recently published report that states that period. Periods differ in length: compare per_year_usd."""
 
     channel: Series[pd.StringDtype] = _field(str_matches=v.SNAKE_PATTERN, description="The income channel.")
     income_usd: Series[float] = pa.Field(ge=0, description="Best estimate, whole US dollars.")
@@ -414,11 +415,15 @@ class LatestChannelSchema(_Latest):
     correction_basis: Series[pd.StringDtype] = pa.Field(
         nullable=True, isin=["cited", "inferred"], description="cited or inferred.")
     figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures` the value comes from.")
+    years: Series[float] = pa.Field(gt=0, description="Length of the period in years (whole months / 12 where the period "
+                                                      "is whole months, else days / 365.2425).")
+    per_year_usd: Series[float] = pa.Field(ge=0, description="income_usd / years: comparable across period lengths.")
+    qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
 
     class Config:
         strict = True
         coerce = True
-        unique = ["channel", "period_start", "period_end"]
+        unique = ["channel", "period_start", "period_end", "figure_id"]
 
 
 class LatestArmsSchema(_Latest):
@@ -433,7 +438,7 @@ class LatestArmsSchema(_Latest):
     class Config:
         strict = True
         coerce = True
-        unique = ["item", "period_start", "period_end"]
+        unique = ["item", "period_start", "period_end", "figure_id"]
 
 
 class LatestDeficitSchema(_Latest):
@@ -464,7 +469,8 @@ class ReportChangeSchema(pa.DataFrameModel):
     change: Series[pd.StringDtype] = pa.Field(isin=["changed", "new", "dropped"], description="changed, new or dropped.")
     topic: Series[pd.StringDtype] = pa.Field(isin=list(v.TOPICS), description="The figure's topic.")
     subject: Series[pd.StringDtype] = _field(str_matches=v.SNAKE_PATTERN, description="The figure's subject.")
-    unit: Series[pd.StringDtype] = pa.Field(isin=["USD", "count"], description="USD (whole dollars) or count.")
+    unit: Series[pd.StringDtype] = pa.Field(isin=["USD", "count", "percent"],
+                                            description="USD (whole dollars), count or percent.")
     old_value: Series[float] = pa.Field(nullable=True, description="As published in the earlier edition.")
     new_value: Series[float] = pa.Field(nullable=True, description="As published in the next edition.")
     abs_change: Series[float] = pa.Field(nullable=True, description="new_value - old_value.")
@@ -477,6 +483,7 @@ class ReportChangeSchema(pa.DataFrameModel):
     new_period_end: Series[pd.Timestamp] = pa.Field(nullable=True, description="Period of the next figure.")
     old_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="The figure in the earlier edition.")
     new_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="The figure in the next edition.")
+    measure: Series[pd.StringDtype] = pa.Field(isin=list(v.MEASURES), description="What the figure measures.")
 
     @pa.dataframe_check(description="new rows have only a new side, dropped rows only an old side")
     @_passing_as_one
@@ -490,6 +497,110 @@ class ReportChangeSchema(pa.DataFrameModel):
         coerce = True
 
 
+_ESTIMATE_UNITS = ["USD", "USD per year", "count", "percent"]
+_PERIOD_YEARS = "Length of the period in years: whole months / 12 where it runs over whole months, else days / 365.2425."
+
+
+class EstimateSchema(pa.DataFrameModel):
+    """View `estimates`: one row per figure about a channel or the total, from every report, with what it
+    measures, its unit, period, value (best estimate and as published), bound and per-year average."""
+
+    report_id: Series[pd.StringDtype] = _field(str_matches=v.SLUG_PATTERN, description="The report that states it.")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="The figure in `figures`.")
+    series: Series[pd.StringDtype] = pa.Field(description="The report's series (its editions share it).")
+    publisher: Series[pd.StringDtype] = pa.Field(description="The body that made the estimate.")
+    outlet: Series[pd.StringDtype] = pa.Field(nullable=True, description="The outlet that published the document, if another.")
+    published_on: Series[pd.Timestamp] = pa.Field(description="When the report was published.")
+    channel: Series[pd.StringDtype] = _field(str_matches=v.SNAKE_PATTERN,
+                                            description="The channel, or 'total' for the report's headline total.")
+    measure: Series[pd.StringDtype] = pa.Field(
+        isin=[m for m in v.MEASURES if m not in (v.QUANTITY, v.AMOUNT)],
+        description="income, income_per_year, event, incidents, people or share.")
+    unit: Series[pd.StringDtype] = pa.Field(isin=_ESTIMATE_UNITS, description="USD, USD per year, count or percent.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="First day of the period.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Last day of the period (inclusive).")
+    years: Series[float] = pa.Field(gt=0, description=_PERIOD_YEARS)
+    value: Series[float] = pa.Field(ge=0, description="Best estimate, in unit (the correction where there is one).")
+    value_as_published: Series[float] = pa.Field(ge=0, description="As the report states it, in unit.")
+    per_year_average: Series[float] = pa.Field(
+        nullable=True, ge=0, description="value / years for income and incidents; NULL for rates, events, people, shares.")
+    per_year_average_as_published: Series[float] = pa.Field(nullable=True, ge=0, description="The same, as published.")
+    qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, isin=list(v.QUALIFIERS), description="As the report hedges it.")
+    bound: Series[pd.StringDtype] = pa.Field(nullable=True, isin=[v.APPROXIMATE, v.LOWER_BOUND, v.UPPER_BOUND],
+                                             description="approximate, lower or upper (from the qualifier).")
+    corrected: Series[bool] = pa.Field(description="True when the best estimate is a recorded correction.")
+    correction_basis: Series[pd.StringDtype] = pa.Field(nullable=True, isin=["cited", "inferred"],
+                                                        description="cited or inferred.")
+    period_inherited: Series[bool] = pa.Field(description="True when the figure states no period and takes the report's.")
+    value_text: Series[pd.StringDtype] = pa.Field(description="The value as the quote writes it.")
+    quote: Series[pd.StringDtype] = pa.Field(description="The sentence of the stored document that states it.")
+
+    @pa.dataframe_check(description="period_start <= period_end")
+    @_passing_as_one
+    def period_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["period_start"] <= df["period_end"]
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "figure_id"]
+
+
+class SourceComparisonSchema(pa.DataFrameModel):
+    """View `source_comparisons`: every pair of estimates of the same channel and measure from two series whose
+    periods are comparable, on the later report, with both values and periods, the ratio and the factor apart."""
+
+    channel: Series[pd.StringDtype] = _field(str_matches=v.SNAKE_PATTERN, description="The channel, or 'total'.")
+    measure: Series[pd.StringDtype] = pa.Field(isin=list(v.MEASURES), description="What both estimates measure.")
+    unit: Series[pd.StringDtype] = pa.Field(isin=_ESTIMATE_UNITS, description="The unit of both values.")
+    basis: Series[pd.StringDtype] = pa.Field(
+        isin=["same_period", "per_year_average", "overlapping_periods"],
+        description="same_period (values compared), per_year_average (income or incidents over periods overlapping by "
+                    "at least half: per-year averages compared) or overlapping_periods (levels: values compared).")
+    overlap_share: Series[float] = pa.Field(ge=0, le=1, description="Days the periods share / days of the longer period.")
+    report_id: Series[pd.StringDtype] = pa.Field(description="The later report (by published_on, then report_id).")
+    series: Series[pd.StringDtype] = pa.Field(description="Its series.")
+    publisher: Series[pd.StringDtype] = pa.Field(description="Its estimating body.")
+    outlet: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its outlet, if another.")
+    published_on: Series[pd.Timestamp] = pa.Field(description="When it was published.")
+    figure_id: Series[pd.StringDtype] = pa.Field(description="Its figure.")
+    period_start: Series[pd.Timestamp] = pa.Field(description="Its period's first day.")
+    period_end: Series[pd.Timestamp] = pa.Field(description="Its period's last day.")
+    years: Series[float] = pa.Field(gt=0, description=_PERIOD_YEARS)
+    qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its qualifier.")
+    bound: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its bound.")
+    value: Series[float] = pa.Field(description="Its best estimate.")
+    value_as_published: Series[float] = pa.Field(description="Its value as published.")
+    other_report_id: Series[pd.StringDtype] = pa.Field(description="The earlier report, of another series.")
+    other_series: Series[pd.StringDtype] = pa.Field(description="Its series.")
+    other_publisher: Series[pd.StringDtype] = pa.Field(description="Its estimating body.")
+    other_outlet: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its outlet, if another.")
+    other_published_on: Series[pd.Timestamp] = pa.Field(description="When it was published.")
+    other_figure_id: Series[pd.StringDtype] = pa.Field(description="Its figure.")
+    other_period_start: Series[pd.Timestamp] = pa.Field(description="Its period's first day.")
+    other_period_end: Series[pd.Timestamp] = pa.Field(description="Its period's last day.")
+    other_years: Series[float] = pa.Field(gt=0, description=_PERIOD_YEARS)
+    other_qualifier: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its qualifier.")
+    other_bound: Series[pd.StringDtype] = pa.Field(nullable=True, description="Its bound.")
+    other_value: Series[float] = pa.Field(description="Its best estimate.")
+    other_value_as_published: Series[float] = pa.Field(description="Its value as published.")
+    compared_value: Series[float] = pa.Field(description="What is compared: value, or its per-year average.")
+    other_compared_value: Series[float] = pa.Field(description="The same for the other report.")
+    compared_value_as_published: Series[float] = pa.Field(description="compared_value on the published values.")
+    other_compared_value_as_published: Series[float] = pa.Field(description="The same for the other report.")
+    ratio: Series[float] = pa.Field(nullable=True, description="compared_value / other_compared_value (best estimates).")
+    ratio_as_published: Series[float] = pa.Field(nullable=True, description="The same on the published values.")
+    factor: Series[float] = pa.Field(ge=1, description="How far apart the two are (>= 1), bounds respected.")
+    factor_as_published: Series[float] = pa.Field(ge=1, description="The same on the published values.")
+    agree: Series[bool] = pa.Field(description="factor <= 1.5.")
+    agree_as_published: Series[bool] = pa.Field(description="factor_as_published <= 1.5.")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["report_id", "figure_id", "other_report_id", "other_figure_id"]
+
+
 TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "reports": ReportSchema,
     "figures": FigureSchema,
@@ -501,6 +612,8 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "latest_channels": LatestChannelSchema,
     "latest_arms": LatestArmsSchema,
     "latest_deficit": LatestDeficitSchema,
+    "estimates": EstimateSchema,
+    "source_comparisons": SourceComparisonSchema,
 }
 
 

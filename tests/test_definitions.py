@@ -29,6 +29,8 @@ GROUPS = {
     "latest_channels": "history",
     "latest_arms": "history",
     "latest_deficit": "history",
+    "estimates": "sources",
+    "source_comparisons": "sources",
     "published_warehouse": "publish",
 }
 
@@ -50,7 +52,10 @@ def test_lineage_runs_from_raw_to_the_published_file():
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
     assert parents("validated_figures") == {"raw_reports"}
-    assert parents("reports") == parents("figures") == parents("validation_results") == {"validated_figures"}
+    assert parents("reports") == parents("figures") == {"validated_figures"}
+    assert parents("validation_results") == {"validated_figures", "source_comparisons"}
+    assert parents("estimates") == {"figures", "reports"}
+    assert parents("source_comparisons") == {"estimates"}
     assert parents("channels") == parents("arms") == parents("deficit") == {"figures"}
     assert parents("report_changes") == {"reports", "figures"}
     assert parents("latest_channels") == {"channels", "reports"}
@@ -85,6 +90,9 @@ def test_asset_checks():
         "validation_results:deficit_identity_best_estimate",
         "validation_results:figure_periods_within_report",
         "validation_results:channel_names_known",
+        "validation_results:sources_agree_as_published",
+        "validation_results:sources_agree_best_estimate",
+        "validation_results:distinct_documents",
         "published_warehouse:contract_satisfied",
         "published_warehouse:opens_in_duckdb_cli",
     }

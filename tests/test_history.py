@@ -130,14 +130,18 @@ def test_second_edition_latest_values_and_report_changes(raw_dir, warehouse_path
     result = build(raw_dir, warehouse_path)
     assert result.success
 
-    # latest_channels: the newer edition for the channels it states, the seed's for the one it omits
+    # latest_channels: for each channel and period, the newer edition where it states that period; the
+    # seed's 2017-2023 figures stay beside the second edition's 2017-2024 ones (a new period hides no other)
     assert rows(warehouse_path, "SELECT channel, income_usd, income_usd_as_published, corrected, report_id, "
                                 "published_on, series, figure_id, period_start, period_end "
-                                "FROM latest_channels ORDER BY channel, period_start") == [
+                                "FROM latest_channels ORDER BY channel, period_start, period_end") == [
         ("arms_exports", 540e6, 5.4e9, True, SEED_ID, SEED_PUBLISHED, SERIES, "arms-exports-income",
          D(2023, 7, 1), D(2024, 2, 29)),
         ("coal_smuggling", 21.5e9, 21.5e9, False, SECOND_ID, SECOND_PUBLISHED, SERIES, "coal-2017-2023", *SEED_PERIOD),
+        ("cyber", 1.35e9, 13.5e9, True, SEED_ID, SEED_PUBLISHED, SERIES, "cyber-income", *SEED_PERIOD),
         ("cyber", 2.4e9, 2.4e9, False, SECOND_ID, SECOND_PUBLISHED, SERIES, "cyber-2017-2024", *SECOND_PERIOD),
+        ("overseas_labor", 1.75e9, 17.5e9, True, SEED_ID, SEED_PUBLISHED, SERIES, "overseas-labor-income",
+         *SEED_PERIOD),
         ("overseas_labor", 2.0e9, 2.0e9, False, SECOND_ID, SECOND_PUBLISHED, SERIES, "labor-2017-2024",
          *SECOND_PERIOD),
         ("ransomware", 300e6, 300e6, False, SECOND_ID, SECOND_PUBLISHED, SERIES, "ransomware-2017-2024",
@@ -207,10 +211,13 @@ def test_an_edition_of_another_series_is_not_paired_with_the_seed_series(raw_dir
     found = rows(warehouse_path, CHANGES_QUERY)
     assert {r[:7] for r in found} == EXPECTED_CHANGES
     assert len(found) == len(EXPECTED_CHANGES)
-    # the latest report of any series wins a channel: cyber is the chain firm's
-    assert rows(warehouse_path, "SELECT channel, report_id, income_usd FROM latest_channels "
-                                "WHERE channel IN ('cyber', 'coal_smuggling') ORDER BY channel") == [
-        ("coal_smuggling", SECOND_ID, 21.5e9), ("cyber", "chain-firm-2026-01-15", 2.0e9)]
+    # the latest report of any series wins each channel's period; no period hides another
+    assert rows(warehouse_path, "SELECT channel, report_id, income_usd, period_end FROM latest_channels "
+                                "WHERE channel IN ('cyber', 'coal_smuggling') ORDER BY channel, period_end") == [
+        ("coal_smuggling", SECOND_ID, 21.5e9, D(2023, 12, 31)),
+        ("cyber", "un-panel-2025-03-01", 3.0e9, D(2023, 12, 31)),
+        ("cyber", SECOND_ID, 2.4e9, D(2024, 12, 31)),
+        ("cyber", "chain-firm-2026-01-15", 2.0e9, D(2025, 12, 31))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +235,7 @@ def add_cyber_report(raw_dir: Path, published_on: dt.date) -> Path:
 
 
 @pytest.mark.parametrize("published_on, latest_cyber", [
-    (D(2024, 2, 1), (SEED_ID, SEED_PUBLISHED, 1.35e9, "cyber-income", *SEED_PERIOD)),
+    (D(2024, 2, 1), (CYBER_ID, D(2024, 2, 1), 660.5e6, "cyber-2023", *CYBER_PERIOD)),
     (D(2025, 2, 1), (CYBER_ID, D(2025, 2, 1), 660.5e6, "cyber-2023", *CYBER_PERIOD)),
 ], ids=["published-before-the-seed", "published-after-the-seed"])
 def test_a_cyber_only_report_loads_beside_the_seed(raw_dir, warehouse_path, published_on, latest_cyber):
@@ -258,8 +265,10 @@ def test_a_cyber_only_report_loads_beside_the_seed(raw_dir, warehouse_path, publ
 
     # one edition per series: nothing to compare
     assert rows(warehouse_path, "SELECT count(*) FROM report_changes") == [(0,)]
+    # whenever it was published, its 2023 figure stands beside the seed's 2017-2023 one: no period hides another
     assert rows(warehouse_path, "SELECT report_id, published_on, income_usd, figure_id, period_start, period_end "
-                                "FROM latest_channels WHERE channel = 'cyber'") == [latest_cyber]
+                                "FROM latest_channels WHERE channel = 'cyber' ORDER BY period_start") == [
+        (SEED_ID, SEED_PUBLISHED, 1.35e9, "cyber-income", *SEED_PERIOD), latest_cyber]
     assert rows(warehouse_path, "SELECT DISTINCT report_id FROM latest_channels WHERE channel <> 'cyber'") == [
         (SEED_ID,)]
 
