@@ -46,14 +46,30 @@ CROSS_REPORT_CHECKS: tuple[ReportCheck, ...] = (
 )
 CROSS_REPORT_CHECK_NAMES = tuple(check.name for check in CROSS_REPORT_CHECKS)
 
-_COMPARISONS = """
-SELECT report_id, other_report_id, channel, measure, unit, basis, period_start, period_end, other_period_start,
-       other_period_end, years, other_years, qualifier, other_qualifier,
-       value, other_value, compared_value, other_compared_value, factor, agree,
-       value_as_published, other_value_as_published, compared_value_as_published, other_compared_value_as_published,
-       factor_as_published, agree_as_published
+# What each report's comparisons say, in one pass over the view: how many there are and how many are
+# further apart than the factor, and the SHOWN furthest apart (or, when all agree, the SHOWN closest) to
+# name in the message; every pair is in source_comparisons. A pair is shown by a struct of its fields, and
+# ordered by (factor, other report, figures) so that the same warehouse always gives the same message.
+SHOWN = 3
+_PAIR = """struct_pack(channel, measure, unit, basis, period_start, period_end, other_period_start, other_period_end,
+                  years, other_years, qualifier, other_qualifier, report_id, other_report_id,
+                  value, other_value, compared_value, other_compared_value, factor,
+                  value_as_published, other_value_as_published, compared_value_as_published,
+                  other_compared_value_as_published, factor_as_published)"""
+_ORDER = "struct_pack({factor}, other_report_id, figure_id, other_figure_id)"
+_SUMMARY = f"""
+SELECT report_id,
+       count(*) AS compared,
+       count(*) FILTER (WHERE NOT agree) AS apart,
+       count(*) FILTER (WHERE NOT agree_as_published) AS apart_as_published,
+       max_by({_PAIR}, {_ORDER.format(factor="factor")}, {SHOWN}) FILTER (WHERE NOT agree) AS furthest,
+       max_by({_PAIR}, {_ORDER.format(factor="factor_as_published")}, {SHOWN})
+           FILTER (WHERE NOT agree_as_published) AS furthest_as_published,
+       min_by({_PAIR}, {_ORDER.format(factor="factor")}, {SHOWN}) AS closest,
+       min_by({_PAIR}, {_ORDER.format(factor="factor_as_published")}, {SHOWN}) AS closest_as_published
 FROM source_comparisons
-ORDER BY report_id, channel, measure, period_start, period_end, other_report_id, figure_id, other_figure_id
+GROUP BY report_id
+ORDER BY report_id
 """
 
 
@@ -86,47 +102,49 @@ def _said(report_id: str, qualifier: str | None, value: float, compared: float, 
     return f"{report_id} says {hedge}{_amount(value, unit)}"
 
 
-def _describe(row: dict, basis: str) -> str:
+def _describe(pair: dict, basis: str) -> str:
     suffix = "" if basis == BEST_ESTIMATE else "_as_published"
-    value, other = row["value" + suffix], row["other_value" + suffix]
-    compared, other_compared = row["compared_value" + suffix], row["other_compared_value" + suffix]
-    span = f"{row['period_start']:%Y-%m-%d}..{row['period_end']:%Y-%m-%d}"
-    other_span = f"{row['other_period_start']:%Y-%m-%d}..{row['other_period_end']:%Y-%m-%d}"
+    value, other = pair["value" + suffix], pair["other_value" + suffix]
+    compared, other_compared = pair["compared_value" + suffix], pair["other_compared_value" + suffix]
+    span = f"{pair['period_start']:%Y-%m-%d}..{pair['period_end']:%Y-%m-%d}"
+    other_span = f"{pair['other_period_start']:%Y-%m-%d}..{pair['other_period_end']:%Y-%m-%d}"
     periods = span if span == other_span else f"{span} vs {other_span}"
-    measure = "" if row["measure"] == v.INCOME else f" {row['measure'].replace('_', ' ')}"
-    per_year = " per year" if row["basis"] == "per_year_average" else ""
-    factor = row["factor" + suffix]
-    return (f"{row['channel']}{measure}{per_year} {periods}: "
-            f"{_said(row['report_id'], row['qualifier'], value, compared, row['unit'], row['years'], row['basis'])}, "
-            f"{_said(row['other_report_id'], row['other_qualifier'], other, other_compared, row['unit'], row['other_years'], row['basis'])} "  # noqa: E501
-            f"({'not comparable' if factor is None else _factor(factor)})")
+    measure = "" if pair["measure"] == v.INCOME else f" {pair['measure'].replace('_', ' ')}"
+    per_year = " per year" if pair["basis"] == "per_year_average" else ""
+    unit, kind = pair["unit"], pair["basis"]
+    return (f"{pair['channel']}{measure}{per_year} {periods}: "
+            f"{_said(pair['report_id'], pair['qualifier'], value, compared, unit, pair['years'], kind)}, "
+            f"{_said(pair['other_report_id'], pair['other_qualifier'], other, other_compared, unit, pair['other_years'], kind)} "  # noqa: E501
+            f"({_factor(pair['factor' + suffix])})")
 
 
-def _sources_agree(report_id: str, comparisons: list[dict], basis: str) -> tuple[bool, str]:
-    agree = "agree" if basis == BEST_ESTIMATE else "agree_as_published"
-    apart = [row for row in comparisons if row[agree] is False]
+def _sources_agree(summary: dict, basis: str) -> tuple[bool, str]:
+    suffix = "" if basis == BEST_ESTIMATE else "_as_published"
+    compared, apart = summary["compared"], summary["apart" + suffix]
     if apart:
-        listed = "; ".join(_describe(row, basis) for row in apart)
-        return False, (f"{len(apart)} of {len(comparisons)} comparison(s) with other sources differ by more than "
-                       f"{SOURCES_AGREE_FACTOR:g}x: {listed}")
-    listed = "; ".join(_describe(row, basis) for row in comparisons)
-    return True, f"{len(comparisons)} comparison(s) with other sources, all within {SOURCES_AGREE_FACTOR:g}x: {listed}"
+        listed = "; ".join(_describe(pair, basis) for pair in summary["furthest" + suffix])
+        more = f"; and {apart - SHOWN} more" if apart > SHOWN else ""
+        return False, (f"{apart} of {compared} comparison(s) with other sources differ by more than "
+                       f"{SOURCES_AGREE_FACTOR:g}x{', the furthest apart' if apart > 1 else ''}: {listed}{more} "
+                       "(every pair is in source_comparisons)")
+    listed = "; ".join(_describe(pair, basis) for pair in summary["closest" + suffix])
+    more = f"; and {compared - SHOWN} more in source_comparisons" if compared > SHOWN else ""
+    return True, (f"{compared} comparison(s) with other sources, all within {SOURCES_AGREE_FACTOR:g}x: "
+                  f"{listed}{more}")
 
 
 def rows(con) -> list[tuple]:
     """The cross-report rows of validation_results (report_id, check_name, severity, value_basis, passed,
     message), computed from the tables and views in `con`."""
-    names = [column[0] for column in con.execute(_COMPARISONS).description]
-    by_report: dict[str, list[dict]] = defaultdict(list)
-    for values in con.execute(_COMPARISONS).fetchall():
-        row = dict(zip(names, values, strict=True))
-        by_report[row["report_id"]].append(row)
     result = []
     check = CROSS_REPORT_CHECKS[0]
-    for report_id, comparisons in by_report.items():
+    cursor = con.execute(_SUMMARY)
+    names = [column[0] for column in cursor.description]
+    for values in cursor.fetchall():
+        summary = dict(zip(names, values, strict=True))
         for basis in check.bases:
-            passed, message = _sources_agree(report_id, comparisons, basis)
-            result.append((report_id, SOURCES_AGREE, check.severity, basis, passed, message))
+            passed, message = _sources_agree(summary, basis)
+            result.append((summary["report_id"], SOURCES_AGREE, check.severity, basis, passed, message))
     documents: dict[str, list[str]] = defaultdict(list)
     for report_id, sha in con.execute("SELECT report_id, source_sha256 FROM reports ORDER BY report_id").fetchall():
         documents[sha].append(report_id)

@@ -44,7 +44,7 @@ def seed_alone(tmp_path_factory) -> Path:
 
 def test_estimates_hold_every_figure_about_a_channel_or_the_total_with_its_measure_and_unit(sources):
     expected = rows(sources, "SELECT count(*) FROM figures WHERE topic IN ('channel', 'total')")[0][0]
-    assert rows(sources, "SELECT count(*) FROM estimates")[0][0] == expected == 18
+    assert rows(sources, "SELECT count(*) FROM estimates")[0][0] == expected == 19
     kinds = dict(((channel, measure), unit) for channel, measure, unit in rows(
         sources, "SELECT DISTINCT channel, measure, unit FROM estimates"))
     assert kinds[("cyber", "incidents")] == "count"
@@ -88,15 +88,24 @@ def test_counts_shares_rates_and_events_never_reach_the_channels_table(sources):
 
 def test_two_sources_that_disagree_for_the_same_period_are_compared_and_flagged(sources):
     pair = rows(sources, "SELECT basis, value, other_value, ratio, ratio_as_published, factor, agree, agree_as_published "
-                         "FROM source_comparisons WHERE report_id = ? AND other_report_id = ?", [SEED_ID, UN_FIRST])
-    assert pair == [("same_period", 1.35e9, 3e9, pytest.approx(0.45), pytest.approx(4.5), pytest.approx(3e9 / 1.35e9),
-                     False, False)]
+                         "FROM source_comparisons WHERE report_id = ? AND other_report_id = ? AND channel = 'cyber'",
+                [THINK_TANK, SEED_ID])
+    assert pair == [("same_period", 3e9, 1.35e9, pytest.approx(3e9 / 1.35e9), pytest.approx(3 / 13.5),
+                     pytest.approx(3e9 / 1.35e9), False, False)]
     (passed, message), = rows(sources, "SELECT passed, message FROM validation_results WHERE report_id = ? "
-                                       "AND check_name = 'sources_agree' AND value_basis = 'best_estimate'", [SEED_ID])
+                                       "AND check_name = 'sources_agree' AND value_basis = 'best_estimate'", [THINK_TANK])
     assert not passed
     assert "cyber 2017-01-01..2023-12-31" in message
-    assert f"{SEED_ID} says approximately 1.35e9" in message and f"{UN_FIRST} says estimated 3e9" in message
+    assert f"{THINK_TANK} says about 3e9" in message and f"{SEED_ID} says approximately 1.35e9" in message
     assert "2.22x apart" in message
+
+
+def test_a_figure_its_own_series_revised_is_compared_no_more(sources):
+    # the panel's first 2017-2023 figure was revised by its next edition (2017-01..2024-04): the revision speaks
+    assert rows(sources, "SELECT count(*) FROM source_comparisons WHERE ? IN (report_id, other_report_id) "
+                         "AND measure = 'income'", [UN_FIRST])[0][0] == 0
+    # a year-end series' figure for another year is no revision: the firm's 2023 figure is still compared
+    assert rows(sources, "SELECT count(*) FROM source_comparisons WHERE other_report_id = ?", [CHAIN_2023])[0][0] == 1
 
 
 def test_overlapping_periods_compare_per_year_averages(sources):
@@ -121,8 +130,10 @@ def test_a_lower_bound_agrees_with_any_larger_value(sources):
     (factor, agree), = rows(sources, "SELECT factor, agree FROM source_comparisons WHERE report_id = ? "
                                      "AND channel = 'total'", [THINK_TANK])
     assert (factor, agree) == (1.0, True)  # "more than $6 billion" and 6.29e9
-    assert rows(sources, "SELECT passed FROM validation_results WHERE report_id = ? AND check_name = 'sources_agree'",
-                [THINK_TANK]) == [(True,), (True,)]
+    (message,), = rows(sources, "SELECT message FROM validation_results WHERE report_id = ? "
+                                "AND check_name = 'sources_agree' AND value_basis = 'best_estimate'", [THINK_TANK])
+    # the cyber pair with the seed disagrees; the totals agree, and so does its cyber figure with the panel's, per year
+    assert message.startswith("1 of 3 comparison(s)")
 
 
 def test_editions_of_one_series_are_not_compared_as_two_sources(sources):
@@ -143,7 +154,7 @@ def test_latest_channels_never_hide_a_period(sources):
     got = rows(sources, "SELECT period_start, period_end, report_id, income_usd FROM latest_channels "
                         "WHERE channel = 'cyber' ORDER BY period_start, period_end")
     assert got == [
-        (D(2017, 1, 1), D(2023, 12, 31), SEED_ID, 1.35e9),
+        (D(2017, 1, 1), D(2023, 12, 31), THINK_TANK, 3e9),  # published after the seed, for the same period
         (D(2017, 1, 1), D(2024, 4, 30), UN_SECOND, 3.6e9),
         (D(2023, 1, 1), D(2023, 12, 31), UN_SECOND, 1.2e9),  # the panel's, published after the firm's
         (D(2024, 1, 1), D(2024, 12, 31), CHAIN_2024, 1.34e9),
@@ -199,3 +210,30 @@ def test_a_report_that_agrees_passes_and_one_added_later_is_compared_after_an_in
                       "AND check_name = 'sources_agree' ORDER BY value_basis") == [
         ("as_published", False), ("best_estimate", True)]  # 1.4e9 against 1.35e9; against 13.5e9 as published
     assert "sources_agree (on the as published values)" in proc.stdout
+
+
+def test_the_rules_of_source_comparisons_are_checked_on_every_row(sources, tmp_path):
+    """The view can hold millions of pairs, so it is checked in SQL: a pair that breaks a rule is found."""
+    import duckdb
+
+    from pipeline.checks import _sql_rule_problems
+    from pipeline.schemas import TABLE_SCHEMAS
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sources, copy)
+    con = duckdb.connect(str(copy))
+    model = TABLE_SCHEMAS["source_comparisons"]
+    assert _sql_rule_problems(con, "source_comparisons", model) == ([], 5)
+    con.execute("CREATE TABLE pairs AS SELECT * FROM source_comparisons")
+    con.execute("UPDATE pairs SET factor = 0.5 WHERE channel = 'total'")
+    con.execute("UPDATE pairs SET agree = NOT agree WHERE basis = 'per_year_average'")
+    con.execute("CREATE OR REPLACE VIEW source_comparisons AS SELECT * FROM pairs")
+    problems, checked = _sql_rule_problems(con, "source_comparisons", model)
+    assert checked == 5
+    assert [(p.expected, p.found) for p in problems] == [
+        ("factor and factor_as_published are at least 1", "1 row(s) that break it"),
+        ("agree means factor <= 1.5", "2 row(s) that break it"),
+    ]
+    con.execute("CREATE OR REPLACE VIEW source_comparisons AS SELECT * EXCLUDE (ratio) FROM pairs")
+    assert [p.field for p in _sql_rule_problems(con, "source_comparisons", model)[0]] == ["columns"]
+    con.close()

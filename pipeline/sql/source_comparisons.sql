@@ -1,7 +1,10 @@
 -- `source_comparisons`: every pair of estimates of the same channel (or the total) and measure from two
 -- different series whose periods are comparable, one row per pair, on the later report (published_on,
--- then report_id). Of each series, the latest report that states a channel, measure and period speaks for
--- it (an older edition of the same figure is superseded, not a second source).
+-- then report_id). An estimate is superseded, and compared no more, when a later report of its own series
+-- states the same channel and measure for a period that overlaps at least half of the longer of the two
+-- (a revision of the same figure: report_changes shows what it changed); a year-end series' figures for
+-- other years stay. So the pairs grow with the square of the number of series that estimate a channel for
+-- a period, not with the number of editions.
 --
 -- Comparable periods (`basis`):
 --   same_period          the two periods are equal: the values are compared;
@@ -21,10 +24,14 @@
 -- The warn check `sources_agree` in validation_results reports every pair that does not agree.
 CREATE OR REPLACE VIEW source_comparisons AS
 WITH latest AS (
-    SELECT *
-    FROM estimates
-    QUALIFY rank() OVER (PARTITION BY series, channel, measure, period_start, period_end
-                         ORDER BY published_on DESC, report_id DESC) = 1
+    SELECT e.*
+    FROM estimates AS e
+    ANTI JOIN estimates AS revised
+      ON revised.series = e.series AND revised.channel = e.channel AND revised.measure = e.measure
+     AND (revised.published_on > e.published_on OR (revised.published_on = e.published_on AND revised.report_id > e.report_id))
+     AND revised.period_start <= e.period_end AND e.period_start <= revised.period_end
+     AND (datediff('day', greatest(revised.period_start, e.period_start), least(revised.period_end, e.period_end)) + 1) * 2
+         >= greatest(datediff('day', revised.period_start, revised.period_end), datediff('day', e.period_start, e.period_end)) + 1
 ),
 pairs AS (
     SELECT a.channel,
