@@ -90,13 +90,14 @@ PERCENT = re.compile(rf"(?<![\w.,])(?P<num>{_DIGITS})\s?(?:%|percent\b|per cent\
 
 # Counted nouns: what a count figure counts, with what it says about topic, subject and measure.
 # kind "arms": an item shipped (topic arms, item_type); "people" and "incidents": channel figures.
+PLURAL_ONLY = ("north korean",)  # "100,000 North Koreans"; "nine North Korean missiles" counts missiles
 ARMS_NOUNS = {
     "artillery shell": "artillery_shell", "shell": "artillery_shell", "round": "artillery_shell",
     "missile": "missile", "rocket launcher": "rocket_launcher", "launcher": "rocket_launcher",
     "rocket": "rocket", "rifle": "small_arms", "machine gun": "small_arms", "gun": "small_arms",
     "howitzer": "other", "vehicle": "vehicle", "tank": "vehicle", "container": "other",
 }
-PEOPLE_NOUNS = ("worker", "labourer", "laborer", "people", "person", "hacker", "employee", "national", "citizen",
+PEOPLE_NOUNS = ("north korean", "worker", "labourer", "laborer", "people", "person", "hacker", "employee", "national", "citizen",
                 "personnel", "developer", "operative", "engineer")
 INCIDENT_NOUNS = ("cyberattack", "cyber attack", "cyber-attack", "attack", "hack", "heist", "incident", "theft",
                   "intrusion", "breach", "exploit", "shipment", "delivery", "deliveries", "transfer", "ship-to-ship transfer")
@@ -112,7 +113,7 @@ def _plural(noun: str) -> str:
 
 def _noun_alternatives() -> str:
     nouns = set(ARMS_NOUNS) | set(PEOPLE_NOUNS) | set(INCIDENT_NOUNS)
-    forms = {form for noun in nouns for form in (noun, _plural(noun))}
+    forms = {form for noun in nouns for form in ((noun, _plural(noun)) if noun not in PLURAL_ONLY else (_plural(noun),))}
     return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
 
 
@@ -226,14 +227,14 @@ _MONTH = (r"(?:January|February|March|April|June|July|August|September|October|N
 _YEAR = r"(?:19[4-9]\d|20\d\d)"
 _NUMBER_WORDS = {**UNITS_WORDS, "a": 1, "an": 1}
 _SPAN = re.compile(
-    rf"\b(?:from|between|covering)?\s?(?:(?P<m1>{_MONTH})\s(?:of\s)?)?(?P<y1>{_YEAR})?\s?(?:to|through|until|till|and|-|–|—)\s?"
+    rf"\b(?:(?i:from|between|covering)\s)?(?:(?P<m1>{_MONTH})\s(?:of\s)?)?(?P<y1>{_YEAR})?\s?(?:to|through|until|till|and|-|–|—)\s?"
     rf"(?:(?P<m2>{_MONTH})\s(?:of\s)?)?(?P<y2>{_YEAR}|\d\d(?!\d))\b")
 _HALF = re.compile(rf"\b(?P<which>first|second|1st|2nd)\s(?P<part>half|quarter)\sof\s(?P<year>{_YEAR})\b|"
                    rf"\b(?P<h>H[12]|Q[1-4])\s(?P<year2>{_YEAR})\b")
 _QUARTER_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
-_MONTH_YEAR = re.compile(rf"\b(?:in|during|throughout|for|by|of|since)?\s?(?P<m>{_MONTH}),?\s(?P<y>{_YEAR})\b")
-_IN_YEAR = re.compile(rf"\b(?P<prep>in|during|throughout|for|since|across|over)\s(?:all\sof\s|the\s(?:whole\s)?(?:calendar\s)?"
-                      rf"year\s(?:of\s)?|calendar\s)?(?P<y>{_YEAR})\b(?!\s?(?:-|–|to|and)\s?\d)")
+_MONTH_YEAR = re.compile(rf"\b(?:(?i:in|during|throughout|for|by|of|since)\s)?(?P<m>{_MONTH}),?\s(?P<y>{_YEAR})\b")
+_IN_YEAR = re.compile(rf"\b(?P<prep>(?i:in|during|throughout|for|since|across|over))\s"
+                      rf"(?:all\sof\s|the\s(?:whole\s)?(?:calendar\s)?year\s(?:of\s)?|calendar\s)?(?P<y>{_YEAR})\b(?!\s?(?:-|–|to|and)\s?\d)")
 _RELATIVE = re.compile(
     rf"\b(?P<since>since\s(?P<sm>{_MONTH})\s(?P<sw>last|this)\syear)\b|"
     rf"\b(?P<past>(?:over|in|during)\sthe\s(?:past|last|previous)\s(?P<n>\d+|{_WORD_NUMBER})\syears)\b|"
@@ -347,10 +348,12 @@ CHANNEL_WORDS = {
              r"bridges?|lazarus|virtual[- ]assets?|digital[- ]assets?|blockchain|wallets?|tokens?|laundered",
     "coal_smuggling": r"coal|anthracite",
     "overseas_labor": r"workers?|labou?r\w*|it personnel|employ\w*|dispatched",
-    "arms_exports": r"arms|weapons?|munitions?|ammunition|shells?|missiles?|artillery|rockets?",
+    "arms_exports": r"arms|(?:weapons?|missiles?|nuclear)(?!\s(?:of\smass|programmes?|programs?|development))|"
+                    r"munitions?|ammunition|shells?|artillery|rockets?",
 }
 TOTAL_WORDS = (r"illicit income|illegal income|illicit revenue|illegal revenue|illicit earnings|illegal earnings|"
-               r"in total|a total of|total|overall|combined|altogether|all (?:illicit|illegal) (?:activities|sources)")
+               r"in total|a total of|total|overall|combined|altogether|taken together|(?:illicit|illegal) activities|"
+               r"all (?:illicit|illegal) sources")
 _CHANNEL_PATTERNS = {name: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for name, words in CHANNEL_WORDS.items()}
 _TOTAL_PATTERN = re.compile(rf"\b(?:{TOTAL_WORDS})\b", re.IGNORECASE)
 _DEFICIT = re.compile(r"\bdeficit\b", re.IGNORECASE)
@@ -387,13 +390,13 @@ def _nearest(patterns: dict[str, re.Pattern], text: str, start: int, end: int) -
 def guess_money(sentence_text: str, start: int, end: int) -> Guess:
     """Topic and subject of a money figure at [start, end) of its sentence."""
     after = sentence_text[end:]
-    if _DEFICIT.search(sentence_text):
+    patterns = {**_CHANNEL_PATTERNS, "total": _TOTAL_PATTERN, "deficit": _DEFICIT}
+    nearest = _nearest(patterns, sentence_text, start, end)
+    if nearest is not None and nearest[0] == "deficit":
         if _DEFICIT_AFTER.search(sentence_text):
             return Guess("trade", v.DEFICIT_AFTER_ILLICIT,
-                         "the sentence speaks of a deficit after (or including) illicit income")
-        return Guess("trade", v.LEGAL_TRADE_DEFICIT, "the sentence speaks of a trade deficit")
-    patterns = {**_CHANNEL_PATTERNS, "total": _TOTAL_PATTERN}
-    nearest = _nearest(patterns, sentence_text, start, end)
+                         "the nearest telling word is 'deficit', and the sentence speaks of it after illicit income")
+        return Guess("trade", v.LEGAL_TRADE_DEFICIT, "the nearest telling word is 'deficit'")
     if nearest is None:
         guess = Guess("channel", "TODO_subject", "no channel word in the sentence: name the channel or use total")
     elif nearest[0] == "total":
@@ -415,6 +418,9 @@ def guess_count(sentence_text: str, start: int, end: int, noun: str, mods: str) 
             words = [w for w in words if re.fullmatch(r"[a-z0-9]+", w) and w not in ("more", "new", "additional", "its",
                                                                                          "their", "north", "korean")]
             subject = "_".join(words) or item_type
+            contents = re.match(r"\s(?:of|with)\s([a-z]+)", sentence_text[end:].lower())
+            if singular == "container" and contents:
+                subject = f"{contents.group(1)}_container"
             return Guess("arms", subject, f"'{noun}' is an item shipped; item_type from the noun", item_type=item_type)
     if any(noun_l in (p, _plural(p)) for p in PEOPLE_NOUNS):
         nearest = _nearest(_CHANNEL_PATTERNS, sentence_text.replace(noun, " " * len(noun)), start, end)
@@ -520,11 +526,13 @@ def draft(text: str, published_on: date | None = None) -> DraftResult:
     result = DraftResult([], [], [])
     all_sentences = sentences(text)
     by_paragraph: dict[int, list[Period]] = {}
+    paragraph_sentences: dict[int, list[Sentence]] = {}
     for sentence in all_sentences:
         stext = text[sentence.start:sentence.end]
         periods = periods_in(sentence, text, published_on)
         result.periods += periods
         earlier = list(by_paragraph.get(sentence.paragraph, []))
+        paragraph_sentences.setdefault(sentence.paragraph, []).append(sentence)
         by_paragraph.setdefault(sentence.paragraph, []).extend(periods)
         spans: list[tuple[int, int]] = []
         mentions: list[Draft] = []
@@ -563,22 +571,55 @@ def draft(text: str, published_on: date | None = None) -> DraftResult:
                                   sentence, guess_count(stext, match.start(), match.end(), match.group("noun"),
                                                         match.group("mods")),
                                   _qualifier(stext, match.start())))
+        same = _SAME_PERIOD.search(stext)
         for d in sorted(mentions, key=lambda m: m.offset):
-            if not periods and not earlier:
-                d.period_why = "no period stated near it: it takes the report's period"
-            elif periods:
-                local = d.offset - sentence.start
-                d.period = min(periods, key=lambda p: abs((p.offset - sentence.start) - local))
+            if periods:
+                d.period = min(periods, key=lambda p: _distance(p.offset, d.offset))
                 d.period_why = f"'{d.period.text}' in the same sentence"
-            else:
+            elif earlier:
                 d.period = earlier[-1]
                 d.period_why = f"'{d.period.text}' in an earlier sentence of the same paragraph"
+            elif same and result.periods:
+                d.period = result.periods[-1]
+                d.period_why = f"'{same.group(0)}': the period stated last before it, '{d.period.text}'"
+            else:
+                d.period_why = "no period stated near it: it takes the report's period"
+            if "TODO" in d.guess.subject:
+                _subject_from_context(d, paragraph_sentences.get(sentence.paragraph, []), text, result.figures)
             if d.period is not None and d.period.note:
                 d.period_why += f" ({d.period.note})"
             result.figures.append(d)
     result.figures = _dedupe(result.figures)
     _assign_ids(result.figures)
     return result
+
+
+_SAME_PERIOD = re.compile(r"\b(?:the\ssame\s(?:period|year|time|months?)|that\s(?:year|period)|during\sthe\syear)\b",
+                          re.IGNORECASE)
+
+
+def _distance(period_offset: int, figure_offset: int) -> int:
+    """How far a period is from a figure; one written before the figure counts double ("stole $1.7 billion
+    in 2022, and ... since 2017": the period after a figure is usually its own)."""
+    gap = period_offset - figure_offset
+    return gap if gap >= 0 else -2 * gap
+
+
+def _subject_from_context(d: Draft, earlier: list[Sentence], text: str, before: list[Draft]) -> None:
+    """A figure whose sentence has no telling word: the last telling word of an earlier sentence of its
+    paragraph, else the subject of the figure before it."""
+    for sentence in reversed(earlier[:-1]):
+        stext = text[sentence.start:sentence.end]
+        nearest = _nearest({**_CHANNEL_PATTERNS, "total": _TOTAL_PATTERN}, stext, len(stext), len(stext))
+        if nearest is not None:
+            topic, subject = ("total", v.TOTAL_SUBJECT) if nearest[0] == "total" else ("channel", nearest[0])
+            d.guess.topic, d.guess.subject = topic, subject
+            d.guess.why = f"no telling word in its sentence; '{nearest[1]}' in an earlier sentence of its paragraph"
+            return
+    previous = [f for f in before if f.kind != "count" and "TODO" not in f.guess.subject and f.guess.topic != "trade"]
+    if previous:
+        d.guess.topic, d.guess.subject = previous[-1].guess.topic, previous[-1].guess.subject
+        d.guess.why = f"no telling word in its sentence; the subject of the figure before it ({previous[-1].value_text})"
 
 
 def _is_running_text(sentence: Sentence) -> bool:
@@ -595,7 +636,10 @@ def _dedupe(figures: list[Draft]) -> list[Draft]:
             kept[key] = d
         elif not _is_running_text(first.sentence) and _is_running_text(d.sentence):
             kept[key] = d  # a headline's figure stated again in the text: quote the text
-    return sorted(kept.values(), key=lambda d: d.offset)
+    in_text = {(d.kind, d.value, d.unit) for d in kept.values() if _is_running_text(d.sentence)}
+    # a headline restates a figure of the text, often rounded or with a looser period: the text's is kept
+    return sorted((d for d in kept.values() if _is_running_text(d.sentence) or (d.kind, d.value, d.unit) not in in_text),
+                  key=lambda d: d.offset)
 
 
 def _assign_ids(figures: list[Draft]) -> None:
