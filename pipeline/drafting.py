@@ -95,10 +95,10 @@ ARMS_NOUNS = {
     "artillery shell": "artillery_shell", "shell": "artillery_shell", "round": "artillery_shell",
     "missile": "missile", "rocket launcher": "rocket_launcher", "launcher": "rocket_launcher",
     "rocket": "rocket", "rifle": "small_arms", "machine gun": "small_arms", "gun": "small_arms",
-    "howitzer": "other", "vehicle": "vehicle", "tank": "vehicle", "container": "other",
+    "howitzer": "other", "artillery piece": "other", "vehicle": "vehicle", "tank": "vehicle", "container": "other",
 }
 PEOPLE_NOUNS = ("north korean", "worker", "labourer", "laborer", "people", "person", "hacker", "employee", "national", "citizen",
-                "personnel", "developer", "operative", "engineer")
+                "personnel", "developer", "operative", "engineer", "soldier", "troop")
 INCIDENT_NOUNS = ("cyberattack", "cyber attack", "cyber-attack", "attack", "hack", "heist", "incident", "theft",
                   "intrusion", "breach", "exploit", "shipment", "delivery", "deliveries", "transfer", "ship-to-ship transfer")
 
@@ -227,18 +227,19 @@ _MONTH = (r"(?:January|February|March|April|June|July|August|September|October|N
 _YEAR = r"(?:19[4-9]\d|20\d\d)"
 _NUMBER_WORDS = {**UNITS_WORDS, "a": 1, "an": 1}
 _SPAN = re.compile(
-    rf"\b(?:(?i:from|between|covering)\s)?(?:(?P<m1>{_MONTH})\s(?:of\s)?)?(?P<y1>{_YEAR})?\s?(?:to|through|until|till|and|-|–|—)\s?"
+    rf"\b(?:(?i:from|between|covering)\s)?(?:(?P<m1>{_MONTH})\s(?:of\s)?)?(?P<y1>{_YEAR})?\s?(?:to|through|until|till|and|-|–|—)\s?(?:the\s(?:end|close)\sof\s)?"
     rf"(?:(?P<m2>{_MONTH})\s(?:of\s)?)?(?P<y2>{_YEAR}|\d\d(?!\d))\b")
 _HALF = re.compile(rf"\b(?P<which>first|second|1st|2nd)\s(?P<part>half|quarter)\sof\s(?P<year>{_YEAR})\b|"
                    rf"\b(?P<h>H[12]|Q[1-4])\s(?P<year2>{_YEAR})\b")
 _QUARTER_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
-_MONTH_YEAR = re.compile(rf"\b(?:(?i:in|during|throughout|for|by|of|since)\s)?(?P<m>{_MONTH}),?\s(?P<y>{_YEAR})\b")
+_MONTH_YEAR = re.compile(rf"(?<!\d\s)\b(?:(?i:in|during|throughout|for|by|of|since)\s)?(?P<m>{_MONTH}),?\s(?P<y>{_YEAR})\b")
 _IN_YEAR = re.compile(rf"\b(?P<prep>(?i:in|during|throughout|for|since|across|over))\s"
                       rf"(?:all\sof\s|the\s(?:whole\s)?(?:calendar\s)?year\s(?:of\s)?|calendar\s)?(?P<y>{_YEAR})\b(?!\s?(?:-|–|to|and)\s?\d)")
 _RELATIVE = re.compile(
     rf"\b(?P<since>since\s(?P<sm>{_MONTH})\s(?P<sw>last|this)\syear)\b|"
     rf"\b(?P<past>(?:over|in|during)\sthe\s(?:past|last|previous)\s(?P<n>\d+|{_WORD_NUMBER})\syears)\b|"
-    rf"\b(?P<last>last\syear|the\sprevious\syear|(?:so\sfar\s)?this\syear)\b", re.IGNORECASE)
+    rf"\b(?P<last>last\syear|the\sprevious\syear|(?:so\sfar\s)?this\syear)\b|"
+    rf"\b(?P<sofar>so\sfar\s(?:in|this\syear,?\sin)\s(?P<sy>{_YEAR}))\b", re.IGNORECASE)
 
 
 @dataclass
@@ -281,6 +282,8 @@ def periods_in(sentence: Sentence, document: str, published_on: date | None) -> 
             start_year = year - 1 if match.group("sw").lower() == "last" else year
             add(match, date(start_year, _month_number(match.group("sm")), 1), published_on,
                 f"resolved against the report's date {published_on}")
+        elif match.group("sofar"):
+            add(match, date(int(match.group("sy")), 1, 1), published_on, f"'so far': to the report's date {published_on}")
         elif match.group("past"):
             n = match.group("n")
             count = int(n) if n.isdigit() else word_number(n)
@@ -426,6 +429,8 @@ def guess_count(sentence_text: str, start: int, end: int, noun: str, mods: str) 
         nearest = _nearest(_CHANNEL_PATTERNS, sentence_text.replace(noun, " " * len(noun)), start, end)
         if re.search(r"hacker|developer|engineer|operative", noun_l) or (nearest and nearest[0] == "cyber"):
             subject, why = "cyber", f"'{noun}' with cyber words nearby" if nearest else f"'{noun}'"
+        elif re.search(r"soldier|troop", noun_l):
+            subject, why = "arms_exports", f"'{noun}': soldiers sent abroad are counted with arms exports"
         else:
             subject, why = "overseas_labor", f"'{noun}' counts people"
         return Guess("channel", subject, why, measure=v.PEOPLE, measure_why="a count of people")
