@@ -161,7 +161,8 @@ def table(all_cases: list[Case]) -> tuple[str, Score, Score]:
     for case in all_cases:
         s = score(case)
         totals[case.group].add(s)
-        rows.append(f"| {case.name}{' (held out)' if case.group == 'held_out' else ''} | {s.expected} | {s.drafted} | {s.matched} | {_pct(s.matched, s.expected)} | "
+        label = case.name + (" (held out)" if case.group == "held_out" else "")
+        rows.append(f"| {label} | {s.expected} | {s.drafted} | {s.matched} | {_pct(s.matched, s.expected)} | "
                     f"{_pct(s.matched, s.drafted)} | {s.shares_matched}/{s.shares_expected} | "
                     f"{s.subject_right}/{s.matched + s.shares_matched} | "
                     f"{_pct(s.period_right, s.period_expected)} / {_pct(s.period_drafted_right, s.period_drafted)} |")
