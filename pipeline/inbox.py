@@ -7,14 +7,14 @@ name starts with `_`, until `make ready ID=...` moves the draft into raw/.
 
 A document the loader would refuse (empty, not UTF-8, larger than 20 MB, named like report.toml) stays
 in the inbox, and the refusal is reported once as an observation of `report_drafts`, until the file
-changes. A file is drafted once it has not changed for a few seconds (not while it is being copied).
+changes. A file is drafted at the first tick that finds it as the tick before found it (same size and
+modification time), so a document still being copied is not drafted half-written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -22,8 +22,6 @@ import dagster as dg
 from pipeline.warehouse import RawReportsDir
 
 REPORT_DRAFTS = dg.AssetKey("report_drafts")
-# A file younger than this may still be being written: it is drafted at a later tick.
-SETTLE_SECONDS = 2.0
 
 report_drafts = dg.AssetSpec(
     REPORT_DRAFTS,
@@ -46,18 +44,19 @@ def _free_report_id(raw_dir: Path, name: str) -> str:
     return candidate
 
 
-def draft_inbox(raw_dir: Path, refused: dict[str, list], now: float | None = None
-                ) -> tuple[list[dg.AssetMaterialization | dg.AssetObservation], dict[str, list]]:
-    """Draft every settled document of raw/_inbox/. Returns the events to report and the refusals to
-    remember ({file name: [size, mtime_ns]}), so that a refused file is reported once per version."""
+def draft_inbox(raw_dir: Path, cursor: dict) -> tuple[list[dg.AssetMaterialization | dg.AssetObservation], dict]:
+    """Draft every document of raw/_inbox/ that is as the previous tick saw it. Returns the events to
+    report and the next cursor: {"seen": {file name: [size, mtime_ns]}} of this tick, and "refused", the
+    same for refused files, so that a refusal is reported once per version of the file."""
     from pipeline.drafts import INBOX_DIR, DraftRefused, create_draft
 
     inbox = raw_dir / INBOX_DIR
     events: list[dg.AssetMaterialization | dg.AssetObservation] = []
+    refused, seen = cursor.get("refused", {}), cursor.get("seen", {})
     remembered: dict[str, list] = {}
+    seen_now: dict[str, list] = {}
     if not inbox.is_dir():
-        return events, remembered
-    now = time.time() if now is None else now
+        return events, {"refused": remembered, "seen": seen_now}
     with os.scandir(inbox) as entries:
         names = sorted(e.name for e in entries if not e.name.startswith((".", "_")))
     for name in names:
@@ -70,8 +69,9 @@ def draft_inbox(raw_dir: Path, refused: dict[str, list], now: float | None = Non
         if refused.get(name) == version:
             remembered[name] = version
             continue
-        if now - info.st_mtime < SETTLE_SECONDS and path.is_file() and not path.is_symlink():
-            continue
+        seen_now[name] = version
+        if seen.get(name) != version:
+            continue  # new or still changing: drafted at a later tick
         report_id = _free_report_id(raw_dir, name)
         try:
             made = create_draft(raw_dir, report_id, path, move=True)
@@ -88,7 +88,7 @@ def draft_inbox(raw_dir: Path, refused: dict[str, list], now: float | None = Non
             "source_sha256": made.sha256,
             "state": "draft: check it, replace every TODO, then `make ready ID=" + report_id + "`",
         }))
-    return events, remembered
+    return events, {"refused": remembered, "seen": seen_now}
 
 
 @dg.sensor(
@@ -101,10 +101,10 @@ def draft_inbox(raw_dir: Path, refused: dict[str, list], now: float | None = Non
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, raw: RawReportsDir):
     cursor = json.loads(context.cursor) if context.cursor else {}
-    events, refused = draft_inbox(raw.resolved, cursor.get("refused", {}))
+    events, next_cursor = draft_inbox(raw.resolved, cursor)
     for event in events:
         context.log.info(event.description)
-    new_cursor = json.dumps({"refused": refused}, separators=(",", ":"))
+    new_cursor = json.dumps(next_cursor, separators=(",", ":"))
     if not events:
         return dg.SensorResult(skip_reason="no new document in raw/_inbox/", cursor=new_cursor)
     return dg.SensorResult(asset_events=events, cursor=new_cursor)
