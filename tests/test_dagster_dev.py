@@ -114,7 +114,7 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
     with dagster_dev(workdir, env, tmp_path / "dagster-dev.log") as port:
         data = _graphql(port, "{ assetNodes { assetKey { path } groupName hasAssetChecks } }")
         keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
-        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", *TABLE_SCHEMAS}
+        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", "report_drafts", *TABLE_SCHEMAS}
         assert keys["channels"] == "warehouse"
         cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
         assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
@@ -130,7 +130,7 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
         schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
         sensors = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
         assert schedules == {"daily_refresh": "RUNNING"}
-        assert sensors == {"raw_reports_sensor": "RUNNING"}
+        assert sensors == {"raw_reports_sensor": "RUNNING", "inbox_sensor": "RUNNING"}
         assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
 
 
