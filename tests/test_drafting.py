@@ -210,3 +210,13 @@ def test_a_draft_with_a_wrong_quote_would_be_refused(tmp_path):
     folder = _report_folder(tmp_path / "raw", SEED_SOURCE, date(2024, 9, 3), text)
     with pytest.raises(RawReportError, match="quote"):
         load_and_check(tmp_path / "raw", [folder])
+
+
+def test_the_drafter_meets_its_targets_on_the_test_articles_and_the_seed():
+    """What `make eval-drafter` reports, held to issue 15's targets (a regression here fails a test)."""
+    from tests.drafting import eval_drafter
+
+    _, articles, seed = eval_drafter.table(eval_drafter.cases())
+    assert seed.matched == seed.expected == 11
+    assert articles.matched / articles.expected >= 0.95 and articles.matched / articles.drafted >= 0.85
+    assert articles.counts_as_money + seed.counts_as_money == 0

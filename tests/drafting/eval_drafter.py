@@ -127,7 +127,7 @@ def score(case: Case) -> Score:
             result.period_expected += 1
             result.period_right += drafted_period == wanted_period
         if drafted_period != wanted_period:
-            result.wrong.append(f"{want['value_text']}: period {drafted_period}, expected {wanted_period}")
+            result.wrong.append(f"{want['value_text']}: period {_period(drafted_period)}, expected {_period(wanted_period)}")
         if drafted_period != (None, None):
             result.period_drafted += 1
             result.period_drafted_right += drafted_period == wanted_period
@@ -136,6 +136,10 @@ def score(case: Case) -> Score:
             result.extras.append(f"{d['value_text']} ({d['unit']})")
     result.drafted = sum(_kind(d["unit"]) in MONEY_AND_COUNT for d in drafted)
     return result
+
+
+def _period(period: tuple) -> str:
+    return "the report's" if period == (None, None) else f"{period[0]} to {period[1]}"
 
 
 def _pct(part: int, whole: int) -> str:
