@@ -177,7 +177,6 @@ class Sentence:
 def sentences(text: str) -> list[Sentence]:
     """Sentences with their offsets; paragraphs (blank lines, list items, headings) never join."""
     found: list[Sentence] = []
-    position = 0
     for paragraph, block in enumerate(_split_keep(text, _BLOCK)):
         start, chunk = block
         cut = 0
@@ -187,11 +186,9 @@ def sentences(text: str) -> list[Sentence]:
             if last_word and (last_word.group(1).lower().rstrip(".") in _ABBREVIATIONS
                               or re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", last_word.group(1))):
                 continue
-            _add(found, text, start + cut, start + match.start() + 1 + len(match.group(0).rstrip()) - 1, paragraph)
+            _add(found, text, start + cut, start + match.start() + len(match.group(0).rstrip()), paragraph)
             cut = match.end()
         _add(found, text, start + cut, start + len(chunk), paragraph)
-        position = start + len(chunk)
-    del position
     return found
 
 
@@ -307,19 +304,14 @@ def periods_in(sentence: Sentence, document: str, published_on: date | None) -> 
         add(match, date(year, first, 1), _month_end(year, first + months - 1))
     for match in _SPAN.finditer(text):
         y1, y2, m1, m2 = match.group("y1"), match.group("y2"), match.group("m1"), match.group("m2")
-        if not (y1 or m1):
-            continue
-        if len(y2) == 2:
-            if not y1 or m2 or m1:
+        if not y1 and not (m1 and m2):
+            continue  # "2023" alone, or "July to 2024": not a span; "July to December 2023" is
+        if len(y2) == 2:  # "2017-23"
+            if not y1 or m1 or m2:
                 continue
             y2 = y1[:2] + y2
-        start_year = int(y1) if y1 else int(y2)
-        if not y1 and not m1:
-            continue
-        start = date(start_year, _month_number(m1) if m1 else 1, 1)
+        start = date(int(y1 or y2), _month_number(m1) if m1 else 1, 1)
         end = _month_end(int(y2), _month_number(m2)) if m2 else date(int(y2), 12, 31)
-        if m1 and not m2 and not y1:
-            continue
         add(match, start, end)
     for match in _MONTH_YEAR.finditer(text):
         year, month = int(match.group("y")), _month_number(match.group("m"))

@@ -4,14 +4,13 @@ and starts no refresh (nothing is published from a draft)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
 import pytest
 
-from .conftest import PROJECT_ROOT, SEED_ID
-from .test_dagster_dev import _graphql, _runs, _wait_for_runs, dagster_dev
+from .conftest import SEED_ID
+from .test_dagster_dev import _graphql, _runs, _wait_for_runs, dagster_dev, project_copy
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +25,7 @@ def _drafts_shown(port: int) -> list[dict]:
 
 
 def test_a_document_dropped_into_the_inbox_is_drafted_and_shown_in_the_ui(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    project, env = project_copy(tmp_path)
 
     with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
         assert len(_wait_for_runs(port, 1, timeout=240)) == 1  # the raw/ sensor's first look
