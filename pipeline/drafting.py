@@ -528,7 +528,7 @@ def draft(text: str, published_on: date | None = None) -> DraftResult:
         stext = text[sentence.start:sentence.end]
         periods = periods_in(sentence, text, published_on)
         result.periods += periods
-        earlier = list(by_paragraph.get(sentence.paragraph, []))
+        earlier = by_paragraph.get(sentence.paragraph, [])[-1:]  # the last period of the paragraph so far
         paragraph_sentences.setdefault(sentence.paragraph, []).append(sentence)
         by_paragraph.setdefault(sentence.paragraph, []).extend(periods)
         spans: list[tuple[int, int]] = []
@@ -605,7 +605,7 @@ def _distance(period_offset: int, figure_offset: int) -> int:
 def _subject_from_context(d: Draft, earlier: list[Sentence], text: str, before: list[Draft]) -> None:
     """A figure whose sentence has no telling word: the last telling word of an earlier sentence of its
     paragraph, else the subject of the figure before it."""
-    for sentence in reversed(earlier[:-1]):
+    for sentence in reversed(earlier[-20:-1]):  # the paragraph's last sentences before it
         stext = text[sentence.start:sentence.end]
         nearest = _nearest({**_CHANNEL_PATTERNS, "total": _TOTAL_PATTERN}, stext, len(stext), len(stext))
         if nearest is not None:
@@ -613,10 +613,11 @@ def _subject_from_context(d: Draft, earlier: list[Sentence], text: str, before: 
             d.guess.topic, d.guess.subject = topic, subject
             d.guess.why = f"no telling word in its sentence; '{nearest[1]}' in an earlier sentence of its paragraph"
             return
-    previous = [f for f in before if f.kind != "count" and "TODO" not in f.guess.subject and f.guess.topic != "trade"]
-    if previous:
-        d.guess.topic, d.guess.subject = previous[-1].guess.topic, previous[-1].guess.subject
-        d.guess.why = f"no telling word in its sentence; the subject of the figure before it ({previous[-1].value_text})"
+    previous = next((f for f in reversed(before)
+                     if f.kind != "count" and "TODO" not in f.guess.subject and f.guess.topic != "trade"), None)
+    if previous is not None:
+        d.guess.topic, d.guess.subject = previous.guess.topic, previous.guess.subject
+        d.guess.why = f"no telling word in its sentence; the subject of the figure before it ({previous.value_text})"
 
 
 def _is_running_text(sentence: Sentence) -> bool:
@@ -710,8 +711,9 @@ def read_document(path: Path) -> tuple[str | None, str | None, list[Problem]]:
     problems: list[Problem] = []
     path = Path(path)
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        problems.append(Problem(str(path.parent), path.name, found="not a regular file",
-                                expected="a UTF-8 text document (a regular file)"))
+        problems.append(Problem(path.parent.as_posix(), path.name,
+                                found="a symbolic link" if path.is_symlink() else "not a regular file (a folder, FIFO or device)",
+                                expected="the document itself, a regular UTF-8 text file (copy it, do not link it)"))
         return None, None, problems
     text, sha, _ = _read_source(path.parent, path.parent.as_posix(), path.name, None, problems)
     if text is not None and "\x00" in text:

@@ -97,10 +97,12 @@ def _refuse_name(name: str) -> str | None:
 
 
 def create_draft(raw_dir: Path, report_id: str, source: Path, published_on: date | None = None,
-                 move: bool = False) -> Draft:
+                 move: bool = False, draft_limit_bytes: int | None = None) -> Draft:
     """raw/_drafts/<report_id>/ with the document (byte for byte), report.toml (its sha256 filled in and
     placeholders wherever a person must type) and figures.toml as drafted. Made in a hidden folder and
-    renamed into place, so no one sees half a draft. move=True removes the source afterwards (the inbox)."""
+    renamed into place, so no one sees half a draft. move=True removes the source afterwards (the inbox).
+    A document larger than draft_limit_bytes gets the figures template instead of a drafted figures.toml
+    (drafting reads about 4 MB a second: the inbox sensor must finish its tick)."""
     raw_dir, source = Path(raw_dir), Path(source)
     if not re.fullmatch(v.SLUG_PATTERN, report_id):
         raise DraftRefused(f"report id {report_id!r} is not a slug: use lower-case letters, digits and single hyphens, "
@@ -117,8 +119,12 @@ def create_draft(raw_dir: Path, report_id: str, source: Path, published_on: date
     data = source.read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise DraftRefused(f"{source} changed while it was read; nothing was changed (try again)")
-    result = draft(text, published_on)
+    too_large = draft_limit_bytes is not None and len(data) > draft_limit_bytes
+    result = draft("" if too_large else text, published_on)
     figures_toml = render(result, source.name, sha256, published_on) if result.figures else FIGURES_TEMPLATE
+    if too_large:
+        figures_toml = (f"# {source.name} is {len(data):,} bytes, more than the inbox drafts ({draft_limit_bytes:,}): draft\n"
+                        f"# its figures with `python -m pipeline draft-figures {source.name}`.\n" + figures_toml)
     hints = "".join(
         f"# found in the text (a guess, not the report's period until you type it): {p.text!r} = "
         f"{p.start.isoformat()} to {p.end.isoformat()}\n"

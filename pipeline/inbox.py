@@ -22,6 +22,9 @@ import dagster as dg
 from pipeline.warehouse import RawReportsDir
 
 REPORT_DRAFTS = dg.AssetKey("report_drafts")
+# Larger documents get a draft without drafted figures: drafting reads about 4 MB a second, and a
+# sensor tick must end well within its time limit.
+DRAFT_LIMIT_BYTES = 2_000_000
 
 report_drafts = dg.AssetSpec(
     REPORT_DRAFTS,
@@ -74,7 +77,7 @@ def draft_inbox(raw_dir: Path, cursor: dict) -> tuple[list[dg.AssetMaterializati
             continue  # new or still changing: drafted at a later tick
         report_id = _free_report_id(raw_dir, name)
         try:
-            made = create_draft(raw_dir, report_id, path, move=True)
+            made = create_draft(raw_dir, report_id, path, move=True, draft_limit_bytes=DRAFT_LIMIT_BYTES)
         except DraftRefused as exc:
             remembered[name] = version
             events.append(dg.AssetObservation(REPORT_DRAFTS, description=f"refused {name}", metadata={

@@ -240,3 +240,31 @@ def test_new_report_from_the_command_line(tmp_path, raw_dir, article):
     bad = subprocess.run([sys.executable, "-m", "pipeline", "new-report", "cli-2024", str(article), "--raw", str(raw_dir)],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("already exists") == 1
+
+
+def test_a_document_too_large_to_draft_in_a_sensor_tick_gets_the_template(raw_dir, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("Hackers stole $1 billion in 2024.\n" * 100, encoding="utf-8")
+    made = create_draft(raw_dir, "big-2024", big, draft_limit_bytes=1000)
+    figures = (made.folder / "figures.toml").read_text(encoding="utf-8")
+    assert made.figures == 0 and "draft-figures big.txt" in figures and 'id = "TODO-figure-id"' in figures
+    assert (made.folder / "big.txt").read_bytes() == big.read_bytes()
+
+
+def test_links_fifos_and_folders_are_refused_without_being_read(raw_dir, tmp_path, article):
+    link = tmp_path / "link.txt"
+    link.symlink_to(article)
+    with pytest.raises(DraftRefused, match="symbolic link"):
+        create_draft(raw_dir, "linked-2024", link)
+    inbox = raw_dir / "_inbox"
+    inbox.mkdir()
+    os.mkfifo(inbox / "pipe.txt")  # opening it to read would wait for a writer for ever
+    (inbox / "folder.txt").mkdir()
+    (inbox / "secret.txt").symlink_to(article)
+    with dg.instance_for_test() as instance:
+        cursor = _evaluate_inbox(instance, raw_dir).cursor
+        result = _evaluate_inbox(instance, raw_dir, cursor)
+    refusals = {e.description: e.metadata["refused"].value for e in result.asset_events}
+    assert set(refusals) == {"refused folder.txt", "refused pipe.txt", "refused secret.txt"}
+    assert "symbolic link" in refusals["refused secret.txt"] and "FIFO" in refusals["refused pipe.txt"]
+    assert not (raw_dir / "_drafts").exists()
