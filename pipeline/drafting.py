@@ -585,6 +585,9 @@ def draft(text: str, published_on: date | None = None) -> DraftResult:
                 _subject_from_context(d, paragraph_sentences.get(sentence.paragraph, []), text, result.figures)
             if d.period is not None and d.period.note:
                 d.period_why += f" ({d.period.note})"
+            if d.guess.measure == v.EVENT and d.period is not None and d.period.start and d.period.end \
+                    and (d.period.end - d.period.start).days > 62:
+                d.guess.measure = None  # one theft is not a year's: money over a longer period is income
             result.figures.append(d)
     result.figures = _dedupe(result.figures)
     _assign_ids(result.figures)
