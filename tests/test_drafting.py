@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import rtoml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.drafting import draft, draft_file, render, sentences, word_number
 from pipeline.errors import RawReportError
@@ -220,3 +222,27 @@ def test_the_drafter_meets_its_targets_on_the_test_articles_and_the_seed():
     assert seed.matched == seed.expected == 11
     assert articles.matched / articles.expected >= 0.95 and articles.matched / articles.drafted >= 0.85
     assert articles.counts_as_money + seed.counts_as_money == 0
+
+
+# --- any text: a draft that parses, whose quotes and values are the document's -------------------------
+
+_WORDS = ["$", "US$", "USD ", "1.5", "900", "13,500", "bn", "m", " billion", " million", " dollars", " won", "€2",
+          " nine", " three million", " shells", " workers", " attacks", " 61%", " percent", " in ", " 2023", " May",
+          " July", " from 2017 to 2023", " since July last year", " about", " more than", " hack", " coal", " deficit",
+          ". ", ".\n\n", "\n", "\u201c", "\u201d", "\u2014", "\\", '"', "\x7f", "\u200b", "\t", " U.S.", " e.g."]
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_WORDS), st.text(max_size=4)), max_size=60), st.booleans())
+def test_any_text_drafts_to_toml_whose_quotes_and_values_occur_in_it(pieces, dated):
+    from pipeline.text import normalize
+
+    text = "".join(pieces)
+    published = date(2024, 9, 3) if dated else None
+    result = draft(text, published)
+    parsed = rtoml.loads(render(result, "doc.txt", "0" * 64, published))
+    document = normalize(text)
+    for figure in parsed.get("figure", []):
+        assert normalize(figure["quote"]) in document
+        assert normalize(figure["value_text"]) in normalize(figure["quote"])
+        assert figure["value"] >= 0
