@@ -713,7 +713,11 @@ def read_document(path: Path) -> tuple[str | None, str | None, list[Problem]]:
 
     problems: list[Problem] = []
     path = Path(path)
-    if path.is_symlink() or (path.exists() and not path.is_file()):
+    if not path.exists() and not path.is_symlink():
+        problems.append(Problem(path.parent.as_posix(), path.name, found="no such file",
+                                expected="the path of the document as received"))
+        return None, None, problems
+    if path.is_symlink() or not path.is_file():
         problems.append(Problem(path.parent.as_posix(), path.name,
                                 found="a symbolic link" if path.is_symlink() else "not a regular file (a folder, FIFO or device)",
                                 expected="the document itself, a regular UTF-8 text file (copy it, do not link it)"))

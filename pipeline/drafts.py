@@ -36,6 +36,7 @@ REPORT_TEMPLATE = """\
 # Dates are TOML dates (2024-09-03, no quotes). Optional fields may be deleted.
 title = "TODO: the document's headline or title"
 publisher = "TODO: the body that made the estimate"
+# outlet = "the outlet that published this document, when it is not the publisher (e.g. a wire service)"
 {published_on}
 # published_on_basis = "where the date came from, if the document does not state it whole"
 series = "TODO-series-slug"

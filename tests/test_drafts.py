@@ -268,3 +268,8 @@ def test_links_fifos_and_folders_are_refused_without_being_read(raw_dir, tmp_pat
     assert set(refusals) == {"refused folder.txt", "refused pipe.txt", "refused secret.txt"}
     assert "symbolic link" in refusals["refused secret.txt"] and "FIFO" in refusals["refused pipe.txt"]
     assert not (raw_dir / "_drafts").exists()
+
+
+def test_a_missing_document_is_named(raw_dir, tmp_path):
+    with pytest.raises(DraftRefused, match="no such file"):
+        create_draft(raw_dir, "missing-2024", tmp_path / "nowhere.txt")
