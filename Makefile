@@ -14,7 +14,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report bench
+.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -63,6 +63,23 @@ check-defs: setup
 clean:
 	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging
 
-# make new-report ID=some-report-2025-01-01 SOURCE=path/to/article.txt
+# make new-report ID=some-report-2025-01-01 SOURCE=path/to/article.txt [PUBLISHED=2025-01-01]: a draft in
+# raw/_drafts/; make ready ID=... moves it into raw/. ID, SOURCE and PUBLISHED reach the program as they were
+# typed: never expanded by make (`$(value ...)`), never exported as themselves, never read by the shell.
+# RAW=other/raw works on another folder of reports.
+unexport ID SOURCE PUBLISHED RAW
+export NEW_REPORT_ID := $(value ID)
+export NEW_REPORT_SOURCE := $(value SOURCE)
+export NEW_REPORT_PUBLISHED := $(value PUBLISHED)
+export NEW_REPORT_RAW := $(value RAW)
+NEW_REPORT_RAW_ARG = $(if $(value RAW),--raw "$$NEW_REPORT_RAW")
+
 new-report: setup
-	$(VENV)/bin/python -m pipeline new-report "$(ID)" "$(SOURCE)"
+	$(VENV)/bin/python -m pipeline new-report "$$NEW_REPORT_ID" "$$NEW_REPORT_SOURCE" --published-on "$$NEW_REPORT_PUBLISHED" $(NEW_REPORT_RAW_ARG)
+
+ready: setup
+	$(VENV)/bin/python -m pipeline ready "$$NEW_REPORT_ID" $(NEW_REPORT_RAW_ARG)
+
+# Recall and precision of the figure drafter on the test articles and the seed (docs/drafter.md).
+eval-drafter: setup
+	$(VENV)/bin/python tests/drafting/eval_drafter.py

@@ -143,74 +143,77 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
     return summary(published)
 
 
-REPORT_TEMPLATE = """\
-# Metadata of the report. Dates are TOML dates (2024-09-03, no quotes). Optional fields may be deleted.
-title = "TODO: the document's headline or title"
-publisher = "TODO: who published it"
-published_on = {today}
-# published_on_basis = "where the date came from, if the document does not state it whole"
-series = "TODO-series-slug"
-period_start = {year}-01-01
-period_end = {year}-12-31
-# period_basis = "how the period was read from the text"
-source_file = "{source_file}"
-source_sha256 = "{sha256}"
-# source_url = "https://..."
-# notes = "anything a reader of the figures should know"
-"""
-
-FIGURES_TEMPLATE = """\
-# One [[figure]] table per figure the document states, exactly as written (no corrections here).
-# topic: total | channel | arms | trade.  unit: USD, USD thousand, USD million, USD billion,
-# USD trillion, or count.  qualifier: nearly | approximately | about | estimated (or delete the line).
-# period_start/period_end: delete both to take the report's period.
-
-[[figure]]
-id = "TODO-figure-id"
-topic = "channel"
-subject = "cyber"
-value = 1.0
-unit = "USD billion"
-value_text = "TODO: the value exactly as written, e.g. $1 billion"
-qualifier = "about"
-period_start = {year}-01-01
-period_end = {year}-12-31
-quote = "TODO: the sentence or clause of the document that states it, copied verbatim"
-"""
-
-
-def new_report(report_id: str, source: str, raw: str | None = None) -> int:
-    """Create raw/<report_id>/ with the document copied byte for byte and templates to fill in."""
-    import datetime
-    import hashlib
-    import re
-    import shutil
-
-    from pipeline.vocabulary import SLUG_PATTERN
+def new_report(report_id: str, source: str, raw: str | None = None, published_on: str | None = None) -> int:
+    """Create the draft raw/_drafts/<report_id>/ from a document (pipeline.drafts)."""
+    from pipeline.drafts import DraftRefused, create_draft
     from pipeline.warehouse import RawReportsDir
 
-    if not re.match(SLUG_PATTERN, report_id):
-        print(f"report id {report_id!r} is not a slug: use lower-case letters, digits and single hyphens")
-        return 2
-    source_path = Path(source)
-    if not source_path.is_file():
-        print(f"no such file: {source}")
-        return 2
     raw_dir = Path(raw) if raw else RawReportsDir().resolved
-    folder = raw_dir / report_id
-    if folder.exists():
-        print(f"{folder} already exists; nothing was changed")
+    try:
+        day = _date_argument(published_on)
+        made = create_draft(raw_dir, report_id, Path(source), day)
+    except DraftRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
         return 2
-    folder.mkdir(parents=True)
-    target = folder / source_path.name
-    shutil.copyfile(source_path, target)
-    sha256 = hashlib.sha256(target.read_bytes()).hexdigest()
-    today = datetime.date.today()
-    (folder / "report.toml").write_text(REPORT_TEMPLATE.format(
-        today=today.isoformat(), year=today.year, source_file=target.name, sha256=sha256), encoding="utf-8")
-    (folder / "figures.toml").write_text(FIGURES_TEMPLATE.format(year=today.year), encoding="utf-8")
-    print(f"created {folder}/ with {target.name} (sha256 {sha256[:12]}...), report.toml and figures.toml;\n"
-          "fill in every TODO, then run `make warehouse`: it names anything still wrong.")
+    print(f"created the draft {made.folder}/ with {made.source_name} (sha256 {made.sha256[:12]}...), report.toml "
+          f"and figures.toml ({made.figures} figure(s) drafted).\n"
+          "A draft is not published: check every figure against the document, replace every TODO, then run "
+          f"`make ready ID={report_id}`.")
+    return 0
+
+
+def _date_argument(text: str | None):
+    import datetime
+
+    from pipeline.drafts import DraftRefused
+
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise DraftRefused(f"--published-on {text!r} is not a date such as 2024-09-03") from None
+
+
+def draft_figures(document: str, published_on: str | None) -> int:
+    """Print a figures.toml drafted from a document."""
+    from pipeline.drafting import draft_file
+    from pipeline.drafts import DraftRefused
+
+    try:
+        day = _date_argument(published_on)
+    except DraftRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    text, count, problems = draft_file(Path(document), day)
+    if text is None:
+        for problem in problems:
+            print(f"refused: {problem}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    if not count:
+        print(f"no figure found in {document}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def ready(report_id: str, raw: str | None = None) -> int:
+    """Check a draft with the real loader and move it into raw/ (pipeline.drafts.make_ready)."""
+    from pipeline.drafts import DraftRefused, make_ready
+    from pipeline.errors import RawReportError
+    from pipeline.warehouse import RawReportsDir
+
+    raw_dir = Path(raw) if raw else RawReportsDir().resolved
+    try:
+        target = make_ready(raw_dir, report_id)
+    except DraftRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    except RawReportError as exc:
+        print(f"{exc}\nThe draft stays where it is; fix these and run `make ready ID={report_id}` again.", file=sys.stderr)
+        return 1
+    print(f"moved the draft to {target}/; the next refresh publishes it (`make warehouse`, or the sensor under "
+          "`make dev`).")
     return 0
 
 
@@ -223,10 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", help="published DuckDB file (default: warehouse/illicit_income.duckdb)")
     run.add_argument("--full", action="store_true",
                      help="build every table from nothing instead of replacing only the changed reports' rows")
-    scaffold = sub.add_parser("new-report", help="create raw/<report_id>/ from a document, with templates")
+    scaffold = sub.add_parser("new-report", help="create the draft raw/_drafts/<report_id>/ from a document")
     scaffold.add_argument("report_id")
     scaffold.add_argument("source", help="the document as received (text)")
     scaffold.add_argument("--raw", help="folder of report folders (default: raw/)")
+    scaffold.add_argument("--published-on", help="the document's date (YYYY-MM-DD), if you know it")
+    drafter = sub.add_parser("draft-figures", help="print a figures.toml drafted from a document")
+    drafter.add_argument("document")
+    drafter.add_argument("--published-on", help="the document's date (YYYY-MM-DD): resolves 'last year' and the like")
+    finish = sub.add_parser("ready", help="check the draft raw/_drafts/<report_id>/ and move it into raw/")
+    finish.add_argument("report_id")
+    finish.add_argument("--raw", help="folder of report folders (default: raw/)")
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
     sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
@@ -234,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "refresh":
         return refresh(args.raw, args.warehouse, args.full)
     if args.command == "new-report":
-        return new_report(args.report_id, args.source, args.raw)
+        return new_report(args.report_id, args.source, args.raw, args.published_on)
+    if args.command == "draft-figures":
+        return draft_figures(args.document, args.published_on)
+    if args.command == "ready":
+        return ready(args.report_id, args.raw)
     if args.command == "column-schemas":
         from pipeline.column_schemas import write
         print(f"wrote {write()}")

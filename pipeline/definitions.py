@@ -11,14 +11,15 @@ import dagster as dg
 
 from pipeline import assets
 from pipeline.automation import daily_refresh, raw_reports_sensor
+from pipeline.inbox import inbox_sensor, report_drafts
 from pipeline.jobs import refresh_warehouse
 from pipeline.warehouse import RawReportsDir, Warehouse
 
 defs = dg.Definitions(
-    assets=assets.ALL_ASSETS,
+    assets=[*assets.ALL_ASSETS, report_drafts],
     jobs=[refresh_warehouse],
     schedules=[daily_refresh],
-    sensors=[raw_reports_sensor],
+    sensors=[raw_reports_sensor, inbox_sensor],
     resources={"raw": RawReportsDir(), "warehouse": Warehouse()},
     # One process per run: the table assets share one DuckDB staging file, which has one writer at
     # a time, and a run of small steps is dominated by process start-up otherwise.

@@ -114,7 +114,7 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
     with dagster_dev(workdir, env, tmp_path / "dagster-dev.log") as port:
         data = _graphql(port, "{ assetNodes { assetKey { path } groupName hasAssetChecks } }")
         keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
-        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", *TABLE_SCHEMAS}
+        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", "report_drafts", *TABLE_SCHEMAS}
         assert keys["channels"] == "warehouse"
         cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
         assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
@@ -130,7 +130,7 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
         schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
         sensors = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
         assert schedules == {"daily_refresh": "RUNNING"}
-        assert sensors == {"raw_reports_sensor": "RUNNING"}
+        assert sensors == {"raw_reports_sensor": "RUNNING", "inbox_sensor": "RUNNING"}
         assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
 
 
@@ -166,9 +166,8 @@ def _add_cyber_only_report(raw: Path) -> str:
     return folder.name
 
 
-def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
-    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
-    saved into raw/ is published by the sensor's run, with no one starting anything."""
+def project_copy(tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of the project (code, raw/, pyproject.toml) and the environment that runs `dagster dev` on it."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
@@ -178,7 +177,13 @@ def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
     # the copy's `pipeline` package comes first, so its paths (raw/, warehouse/) are the copy's
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    return project, {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+
+
+def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
+    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
+    saved into raw/ is published by the sensor's run, with no one starting anything."""
+    project, env = project_copy(tmp_path)
     published = project / "warehouse" / "illicit_income.duckdb"
 
     with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:

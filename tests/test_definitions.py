@@ -32,6 +32,7 @@ GROUPS = {
     "estimates": "sources",
     "source_comparisons": "sources",
     "published_warehouse": "publish",
+    "report_drafts": "drafts",  # reported by the inbox sensor, never computed by a run
 }
 
 
@@ -113,6 +114,9 @@ def test_job_schedule_and_sensor():
     assert sensor.job_name == "refresh_warehouse"
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds <= 30
+    inbox = defs.resolve_sensor_def("inbox_sensor")
+    assert inbox.default_status == dg.DefaultSensorStatus.RUNNING and not inbox.targets  # it starts no run
+    assert "report_drafts" not in {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
 
 
 def test_definitions_validate_with_the_cli(tmp_path):
