@@ -70,23 +70,6 @@ def test_every_draft_loads_through_the_real_loader_unedited(tmp_path, article, p
     assert len(loaded.figures) == len(rtoml.loads((folder / "figures.toml").read_text())["figure"])
 
 
-def _without_measure_figures(text: str) -> str:
-    blocks = text.split("\n[[figure]]\n")
-    kept = [b for b in blocks[1:] if not _needs_measure(b)]
-    return blocks[0] + "".join("\n[[figure]]\n" + b for b in kept)
-
-
-@pytest.mark.parametrize("article", [*ARTICLES, SEED_SOURCE], ids=lambda p: p.stem)
-def test_the_money_and_arms_figures_of_every_draft_load_today(tmp_path, article):
-    """What this branch's loader can read (income money, trade, arms counts) loads from every article."""
-    published = _expected(article)["published_on"] if article != SEED_SOURCE else date(2024, 9, 3)
-    text = _without_measure_figures(_drafted(article, published))
-    if "[[figure]]" not in text:
-        pytest.skip("every figure of this article needs the measure field")
-    folder = _report_folder(tmp_path / "raw", article, published, text)
-    load_and_check(tmp_path / "raw", [folder])
-
-
 def test_every_seed_figure_is_drafted_with_its_value_unit_value_text_and_quote():
     drafted = rtoml.loads(_drafted(SEED_SOURCE, date(2024, 9, 3)))["figure"]
     seed = rtoml.loads((RAW / SEED_ID / "figures.toml").read_text(encoding="utf-8"))["figure"]
