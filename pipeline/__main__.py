@@ -186,7 +186,7 @@ def new_report(report_id: str, source: str, raw: str | None = None) -> int:
     from pipeline.vocabulary import SLUG_PATTERN
     from pipeline.warehouse import RawReportsDir
 
-    if not re.match(SLUG_PATTERN, report_id):
+    if not re.fullmatch(SLUG_PATTERN, report_id):
         print(f"report id {report_id!r} is not a slug: use lower-case letters, digits and single hyphens")
         return 2
     source_path = Path(source)
@@ -227,11 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
     sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
+    hashes = sub.add_parser("hash-evidence", help="record the sha256 of each evidence file in corrections.toml")
+    hashes.add_argument("folder", help="the report folder, raw/<report-id>")
     args = parser.parse_args(argv)
     if args.command == "refresh":
         return refresh(args.raw, args.warehouse, args.full)
     if args.command == "new-report":
         return new_report(args.report_id, args.source, args.raw)
+    if args.command == "hash-evidence":
+        from pipeline.evidence import main as hash_evidence
+        return hash_evidence(args.folder)
     if args.command == "column-schemas":
         from pipeline.column_schemas import write
         print(f"wrote {write()}")
