@@ -71,14 +71,16 @@ REPORT_CHECK_SPECS = [
 ]
 
 
-def schema_check_results(con, models: dict, rows_to_validate=lambda table: None) -> list[dg.AssetCheckResult]:
+def schema_check_results(con, models: dict, rows_to_validate=lambda table: None,
+                         raw_name: str | None = None) -> list[dg.AssetCheckResult]:
     """One result per table of `models` (table -> pandera model), from the staging connection `con`;
-    pandera sees the rows `rows_to_validate(table)` selects (None: all; pipeline.tables.Built)."""
+    pandera sees the rows `rows_to_validate(table)` selects (None: all; pipeline.tables.Built). With
+    raw_name, a failing row that comes from a figure is located at that figure in raw/."""
     from pipeline.validation import validate_table
 
     results = []
     for table, model in models.items():
-        problems, validated = validate_table(con, table, model, rows_to_validate(table))
+        problems, validated = validate_table(con, table, model, rows_to_validate(table), raw_name)
         rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         results.append(dg.AssetCheckResult(
             asset_key=table, check_name=schema_check_name(table), passed=not problems,

@@ -6,6 +6,7 @@ tests/test_bad_input.py: `assert_refused` checks all three)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pipeline.text import expression_in_context, value_expressions
 
 from . import test_bad_input
 from .conftest import PROJECT_ROOT, RAW, SEED_ID
-from .helpers import build, edit
+from .helpers import break_the_channels_grain, build, edit
 from .test_bad_input import (
     CYBER_VALUE,
     LOAD,
@@ -353,6 +354,44 @@ def test_bare_year_range_gets_the_dates_it_means(raw_dir: Path, case_warehouse: 
                 expected="a year range 2017-2023 means period_start = 2017-01-01 and period_end = 2023-12-31"),
     ])
     assert "stray" not in description
+
+
+# ---------------------------------------------------------------------------------------------
+# 13.5 and 13.6: what `make warehouse` prints
+
+
+def _refresh(raw: Path, warehouse: Path, home: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw), "--warehouse", str(warehouse)],
+        cwd=PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(home)}, capture_output=True, text=True, timeout=300)
+
+
+def test_blocking_check_problems_are_printed_located_once_without_stack_traces(
+        raw_dir: Path, case_warehouse: Path, good: Good, tmp_path: Path) -> None:
+    # two figures of one channel without a period (both take the report's): the channels table's grain
+    break_the_channels_grain(_seed(raw_dir))
+    out = _refresh(raw_dir, case_warehouse, tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    assert "Traceback" not in text and "Stack Trace" not in text and "dagster._core" not in text, text
+    lines = [line for line in out.stdout.splitlines() if line.startswith("  - ")]
+    for figure_id in ("cyber-income", "cyber-income-again"):
+        mine = [line for line in lines if f"{SEED}/{FIGURES_FILE}, figure '{figure_id}' (table " in line]
+        assert len(mine) == 1, out.stdout  # once, though channels and latest_channels both break
+        assert "channel='cyber', period_start=2017-01-01, period_end=2023-12-31" in mine[0]
+        assert "give each the period its quote states" in mine[0]
+    assert "2 problem(s) found by the blocking check(s) channels_matches_schema" in out.stdout
+    assert case_warehouse.read_bytes() == good.data
+
+
+def test_a_load_failure_is_printed_once(raw_dir: Path, case_warehouse: Path, good: Good, tmp_path: Path) -> None:
+    edit(_seed(raw_dir) / FIGURES_FILE, 'subject = "cyber"', 'subject = ""')
+    out = _refresh(raw_dir, case_warehouse, tmp_path)
+    assert out.returncode == 1
+    text = out.stdout + out.stderr
+    assert text.count("field 'subject': found '' (str)") == 1, text
+    assert "Stack Trace" not in text and "Traceback" not in text
+    assert case_warehouse.read_bytes() == good.data
 
 
 def test_seed_publishes_the_same_numbers() -> None:
