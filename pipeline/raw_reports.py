@@ -168,9 +168,10 @@ def _read_small_text(path: Path, folder: str, problems: list[Problem], limit: in
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        hint = not_utf8(data, exc).partition("; ")[2]  # how to convert it, where it looks like Windows-1252
         problems.append(Problem(folder, path.name, where=f"line {line}",
                                 found=f"byte 0x{data[exc.start]:02x}, which is not UTF-8",
-                                expected="a UTF-8 text file"))
+                                expected="a UTF-8 text file" + (f" ({hint})" if hint else "")))
         return None
 
 

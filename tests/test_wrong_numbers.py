@@ -345,6 +345,16 @@ def test_windows_1252_document_gets_a_conversion_hint(raw_dir: Path, case_wareho
     assert "PDF" not in description
 
 
+def test_windows_1252_toml_file_gets_a_conversion_hint(raw_dir: Path, case_warehouse: Path, good: Good) -> None:
+    path = _seed(raw_dir) / REPORT_FILE
+    line = _line_of(path, "title = ")
+    path.write_bytes(path.read_bytes().replace(b'title = "', 'title = "\u201c'.encode("cp1252"), 1))
+    _refused(raw_dir, case_warehouse, good, LOAD, [
+        Located(SEED, REPORT_FILE, f"line {line}", found="byte 0x93, which is not UTF-8",
+                expected=("a UTF-8 text file", "iconv -f WINDOWS-1252 -t UTF-8")),
+    ])
+
+
 def test_bare_year_range_gets_the_dates_it_means(raw_dir: Path, case_warehouse: Path, good: Good) -> None:
     report = _seed(raw_dir) / REPORT_FILE
     edit(report, "period_start = 2017-01-01\nperiod_end = 2023-12-31\n", "period_start = 2017-2023\n")
