@@ -187,7 +187,9 @@ def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> d
         reason = re.sub(r"\s*at line \d+ column \d+", "", message).splitlines()[0]
         if match:
             reason += f", at column {match.group(2)}"
-        year_range = _YEAR_RANGE.match(text.splitlines()[int(match.group(1)) - 1]) if match else None
+        lines = text.splitlines()
+        line_number = int(match.group(1)) if match else 0
+        year_range = _YEAR_RANGE.match(lines[line_number - 1]) if 0 < line_number <= len(lines) else None
         if year_range:
             key, first, last = year_range.groups()
             problems.append(Problem(folder, name, where=where, field=key,
