@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -103,7 +104,9 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
     published = Warehouse(path=str(Path(warehouse).resolve())).published_path if warehouse else Warehouse().published_path
     with refresh_instance() as instance:
         job = defs.resolve_job_def(REFRESH_JOB)
-        run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        # Dagster's console logger would print every failure again with its stack trace (three times): the
+        # terminal gets each problem once, below; the stack traces stay in the run's event log for the UI.
+        run_config: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
         resources = {}
         if raw:
             resources["raw"] = {"config": {"path": str(Path(raw).resolve())}}
@@ -117,7 +120,10 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
         print(f"\nDagster run {result.run_id} ({'succeeded' if result.success else 'FAILED'}); "
               f"DAGSTER_HOME={home}; see it with `make dev`")
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        blocking = [e for e in failed_checks if e.severity.value == "ERROR" and "details" in e.metadata]
         for evaluation in failed_checks:
+            if evaluation in blocking and not result.success:
+                continue  # stated with its problems below
             print(f"  asset check {evaluation.asset_check_key.to_user_string()} did not pass "
                   f"({evaluation.severity.value})")
         if result.success:
@@ -133,7 +139,12 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
                 if event.is_step_failure and event.step_failure_data and event.step_failure_data.user_failure_data:
                     print(f"\nstep {event.step_key} failed:\n{event.step_failure_data.user_failure_data.description}")
                 elif event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                    print(f"\nstep {event.step_key} failed:\n{event.step_failure_data.error.message}")
+                    error = event.step_failure_data.error
+                    if error.cls_name == "DagsterAssetCheckFailedError" and blocking:
+                        print(f"\nstep {event.step_key} failed:\n" + blocking_check_problems(blocking))
+                    else:
+                        print(f"\nstep {event.step_key} failed:\n{error.cls_name}: {error.message.strip()}\n"
+                              f"(the stack trace is in the run's log: `make dev`, run {result.run_id})")
             skipped = [e.step_key for e in result.all_events if e.is_step_skipped]
             if skipped:
                 print(f"not run because an upstream step or blocking check failed: {', '.join(skipped)}")
@@ -141,6 +152,22 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
             return 1
     print()
     return summary(published)
+
+
+def blocking_check_problems(evaluations) -> str:
+    """The located problems of the blocking checks that failed, each once: a problem found in two tables
+    (two figures that make one row of `channels` and of `latest_channels`) is stated for the first."""
+    lines: dict[str, str] = {}
+    for evaluation in evaluations:
+        details = str(evaluation.metadata["details"].value)
+        for line in details.splitlines():
+            line = line.removeprefix("- ")
+            head = line.split(": found ", 1)[0]
+            key = re.sub(r" \(table \w+, row \d+\).*", "", head) if "(table " in head else line  # the figure
+            lines.setdefault(key, line)
+    names = ", ".join(e.asset_check_key.name for e in evaluations)
+    return "\n".join([f"{len(lines)} problem(s) found by the blocking check(s) {names}; nothing was published:",
+                      *(f"  - {line}" for line in lines.values())])
 
 
 def new_report(report_id: str, source: str, raw: str | None = None, published_on: str | None = None) -> int:
@@ -240,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
     sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
+    hashes = sub.add_parser("hash-evidence", help="record the sha256 of each evidence file in corrections.toml")
+    hashes.add_argument("folder", help="the report folder, raw/<report-id>")
     args = parser.parse_args(argv)
     if args.command == "refresh":
         return refresh(args.raw, args.warehouse, args.full)
@@ -249,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return draft_figures(args.document, args.published_on)
     if args.command == "ready":
         return ready(args.report_id, args.raw)
+    if args.command == "hash-evidence":
+        from pipeline.evidence import main as hash_evidence
+        return hash_evidence(args.folder)
     if args.command == "column-schemas":
         from pipeline.column_schemas import write
         print(f"wrote {write()}")

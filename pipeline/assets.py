@@ -145,7 +145,8 @@ assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
     ins={"validated_figures": dg.AssetIn()},
     can_subset=False,
 )
-def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, validated_figures) -> Iterator:
+def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, raw: RawReportsDir,
+                     validated_figures) -> Iterator:
     """Update the report cache with this refresh's validated reports, build every table and view in
     this run's staging file (from nothing, or in a copy of the published file by replacing the changed
     reports' rows: pipeline.tables), then evaluate every table's checks; mark the staging file
@@ -174,7 +175,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, va
                 "reports_rebuilt": built.reports_rebuilt,
             }))
         con.execute("BEGIN")
-        schema_results = schema_check_results(con, TABLE_SCHEMAS, built.rows_to_validate)
+        schema_results = schema_check_results(con, TABLE_SCHEMAS, built.rows_to_validate, raw.resolved.name)
         con.execute("COMMIT")
         results += schema_results + report_check_results(con)
     if all(result.passed for result in schema_results):

@@ -120,9 +120,11 @@ def _sql_rule_problems(con, table: str, model) -> tuple[list, int]:
     return problems, counts[0]
 
 
-def schema_check_results(con, models: dict, rows_to_validate=lambda table: None) -> list[dg.AssetCheckResult]:
+def schema_check_results(con, models: dict, rows_to_validate=lambda table: None,
+                         raw_name: str | None = None) -> list[dg.AssetCheckResult]:
     """One result per table of `models` (table -> pandera model), from the staging connection `con`;
-    pandera sees the rows `rows_to_validate(table)` selects (None: all; pipeline.tables.Built)."""
+    pandera sees the rows `rows_to_validate(table)` selects (None: all; pipeline.tables.Built). With
+    raw_name, a failing row that comes from a figure is located at that figure in raw/."""
     from pipeline.validation import validate_table
 
     results = []
@@ -134,7 +136,7 @@ def schema_check_results(con, models: dict, rows_to_validate=lambda table: None)
                 metadata={"rows": rows, "rows_checked_in_sql": rows, "rules": len(SQL_RULES[table]),
                           "failures": len(problems), "details": _problems_md(problems)}))
             continue
-        problems, validated = validate_table(con, table, model, rows_to_validate(table))
+        problems, validated = validate_table(con, table, model, rows_to_validate(table), raw_name)
         rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         results.append(dg.AssetCheckResult(
             asset_key=table, check_name=schema_check_name(table), passed=not problems,

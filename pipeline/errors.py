@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.text import visible
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -18,9 +20,9 @@ class Problem:
 
     def __str__(self) -> str:
         place = f"{self.folder}/{self.file}" if self.file else self.folder
-        parts = [place]
+        parts = [visible(place)]  # a name with a newline or an invisible character, shown escaped
         if self.where:
-            parts.append(self.where)
+            parts.append(visible(self.where))
         if self.field:
             parts.append(f"field '{self.field}'")
         head = ", ".join(parts)

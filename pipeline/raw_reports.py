@@ -21,7 +21,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
-from pipeline.text import normalize, states_percent, value_text_parts
+from pipeline.text import expression_in_context, normalize, states_percent, value_expressions, visible
 
 REPORT_FILE = "report.toml"
 FIGURES_FILE = "figures.toml"
@@ -42,6 +42,9 @@ CORRECTIONS_FILE = "corrections.toml"  # optional
 MAX_TOML_BYTES = 1_000_000
 # A stored document (article, PDF text) larger than this is refused rather than read whole.
 MAX_SOURCE_BYTES = 20_000_000
+# What a template leaves for a person to replace ("TODO: the document's headline"): a value still holding
+# one is refused, never published. Upper case only: "todo" is a word of some languages' quotes.
+PLACEHOLDER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b")
 
 Text = Annotated[str, StringConstraints(pattern=r"\S")]  # required, not empty, not only spaces
 
@@ -94,6 +97,7 @@ class CorrectionEntry(_Strict):
     cited_date: date | None = None
     cited_url: Text | None = None
     evidence_file: Text | None = None  # a stored copy of the cited source, in the report folder
+    evidence_sha256: Text | None = None  # its sha256, verified at every load (python -m pipeline hash-evidence)
     evidence_quote: Text | None = None  # the passage of evidence_file that states the value
     reasoning: Text | None = None
     note: Text
@@ -166,9 +170,10 @@ def _read_small_text(path: Path, folder: str, problems: list[Problem], limit: in
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        hint = not_utf8(data, exc).partition("; ")[2]  # how to convert it, where it looks like Windows-1252
         problems.append(Problem(folder, path.name, where=f"line {line}",
                                 found=f"byte 0x{data[exc.start]:02x}, which is not UTF-8",
-                                expected="a UTF-8 text file"))
+                                expected="a UTF-8 text file" + (f" ({hint})" if hint else "")))
         return None
 
 
@@ -184,7 +189,16 @@ def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> d
         reason = re.sub(r"\s*at line \d+ column \d+", "", message).splitlines()[0]
         if match:
             reason += f", at column {match.group(2)}"
-        if "recurs" in reason:
+        lines = text.splitlines()
+        line_number = int(match.group(1)) if match else 0
+        year_range = _YEAR_RANGE.match(lines[line_number - 1]) if 0 < line_number <= len(lines) else None
+        if year_range:
+            key, first, last = year_range.groups()
+            problems.append(Problem(folder, name, where=where, field=key,
+                                    found=f"invalid TOML (a bare year range {first}-{last})",
+                                    expected=f"a year range {first}-{last} means period_start = {first}-01-01 and "
+                                             f"period_end = {last}-12-31 (TOML dates, no quotes)"))
+        elif "recurs" in reason:
             problems.append(Problem(folder, name, where=where, found="tables or arrays nested too deeply to read",
                                     expected="a flat TOML file of [[figure]] / key = value lines"))
         else:
@@ -192,6 +206,10 @@ def _parse_toml(text: str, folder: str, name: str, problems: list[Problem]) -> d
                                     expected="a valid TOML file (a stray or missing quote, bracket or '=' is the "
                                              "usual cause)"))
         return None
+
+
+# `period_start = 2017-2023`: a year range typed where TOML wants a date
+_YEAR_RANGE = re.compile(r"^[ \t]*([A-Za-z_]+)[ \t]*=[ \t]*(\d{4})[ \t]*[-\u2013\u2014][ \t]*(\d{4})[ \t]*(?:#.*)?$")
 
 
 # `id = "..."`, searched for from its literal start "id" (a pattern that starts with "^[ \t]*" makes
@@ -329,7 +347,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     except ValueError:
         folder = folder_path.as_posix()
     problems: list[Problem] = []
-    if not re.match(v.SLUG_PATTERN, report_id):
+    if not re.fullmatch(v.SLUG_PATTERN, report_id):
         # the folder name is the report id (so two folders can never share one): say it once, here
         problems.append(Problem(folder, "", where="folder name (the report id)", found=repr(report_id),
                                 expected="a slug of lower-case letters, digits and single hyphens: rename the folder"))
@@ -342,6 +360,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             meta = ReportMeta.model_validate(meta_raw)
         except ValidationError as exc:
             problems += _pydantic_problems(exc, folder, REPORT_FILE)
+        if PLACEHOLDER.search(meta_text):
+            placeholders = _placeholders(meta_raw, folder, REPORT_FILE, "")
+            problems += placeholders
+            if placeholders:
+                meta = None  # no row: the schemas would only repeat what a placeholder breaks
 
     figures_text = _read_small_text(folder_path / FIGURES_FILE, folder, problems, MAX_TOML_BYTES)
     figures_raw = _parse_toml(figures_text, folder, FIGURES_FILE, problems) if figures_text is not None else None
@@ -376,7 +399,12 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     normalized_source = normalize(source_text) if source_text is not None else None
     # Rows are built only under a report whose period is plausible (its figures inherit it).
     rows_wanted = meta is not None and _plausible(meta.period_start) and _plausible(meta.period_end)
+    placeholder_figures = {id(e) for e, where in entries
+                           if _placeholders(e.model_dump(exclude_none=True), folder, FIGURES_FILE, where, problems)
+                           } if entries and PLACEHOLDER.search(figures_text or "") else set()
     for entry, where in entries:
+        if id(entry) in placeholder_figures:
+            continue  # the placeholder is the problem; its quote and value are not judged before it is filled in
         amount, quantity, share, value_problem = _amount_and_quantity(entry)
         if value_problem:
             problems.append(Problem(folder, FIGURES_FILE, where=where, field="value",
@@ -412,6 +440,12 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         if entry.id in corrections:
             row.update(corrections[entry.id])
         figure_rows.append(row)
+    if meta is not None and meta.published_on > latest_today():
+        usable_report = False
+        problems.append(Problem(folder, REPORT_FILE, field="published_on",
+                                found=f"{meta.published_on}, which is after today ({date.today()})",
+                                expected="the date the document was published, which cannot be in the future "
+                                         "(a typo in the year? a report dated ahead would become every latest_* row)"))
     if not usable_report:
         return None, figure_rows, problems
     report_row = {
@@ -423,6 +457,24 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
         "source_bytes": source_bytes, "source_url": meta.source_url, "notes": meta.notes, "outlet": meta.outlet,
     }
     return report_row, figure_rows, problems
+
+
+def latest_today() -> date:
+    """Today's date somewhere on Earth (UTC+14): a document dated today where it was published is not
+    in the future here."""
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
+
+
+def _placeholders(values: dict, folder: str, file: str, where: str, problems: list[Problem] | None = None
+                  ) -> list[Problem]:
+    """A problem for each field whose text still holds a template's placeholder (TODO, FIXME, TBD, XXX),
+    added to `problems` when given."""
+    found = [Problem(folder, file, where=where, field=key, found=f"{_describe(value)}, a placeholder left in",
+                     expected="the value itself: fill in every TODO (an optional field may be deleted)")
+             for key, value in values.items() if isinstance(value, str) and PLACEHOLDER.search(value)]
+    if problems is not None:
+        problems += found
+    return found
 
 
 def _plausible(day: date) -> bool:
@@ -465,6 +517,7 @@ def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureE
         return {}
     found: dict[str, dict] = {}
     seen: set[str] = set()
+    has_placeholder = PLACEHOLDER.search(text) is not None
     for index, raw_entry in enumerate(entries):
         fig_id = raw_entry.get("figure_id") if isinstance(raw_entry, dict) else None
         where = f"correction of '{fig_id}'" if isinstance(fig_id, str) and fig_id else f"correction #{index + 1}"
@@ -474,6 +527,8 @@ def _read_corrections(folder_path: Path, folder: str, figures: dict[str, FigureE
             problems.extend(_pydantic_problems(exc, folder, CORRECTIONS_FILE, where))
             continue
         before = len(problems)
+        if has_placeholder and _placeholders(raw_entry, folder, CORRECTIONS_FILE, where, problems):
+            continue
         if entry.figure_id in seen:
             problems.append(Problem(folder, CORRECTIONS_FILE, where=where, field="figure_id",
                                     found=f"a second correction of '{entry.figure_id}'", expected="one correction per figure"))
@@ -537,17 +592,88 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
                 "both evidence_file and evidence_quote, or neither")
     if entry.evidence_file is not None and entry.evidence_quote is not None:
         evidence = folder_path / entry.evidence_file
+        text = None
         if "/" in entry.evidence_file or entry.evidence_file.startswith(".") or not _is_file(evidence):
             problem("evidence_file", _describe(entry.evidence_file), "the name of a stored file in the report folder")
+        elif (link := _link_problem(evidence, folder_path)) is not None:
+            problem("evidence_file", f"'{entry.evidence_file}', {link}", _STORED_COPY)
         else:
-            text = normalize(evidence.read_text(encoding="utf-8", errors="replace"))
+            text = _evidence_text(evidence, entry, folder, problem)
+        if text is not None:
             if normalize(entry.evidence_quote) not in text:
                 problem("evidence_quote", _describe(entry.evidence_quote),
                         f"a passage that occurs verbatim in {entry.evidence_file}")
             if entry.value_text is not None and normalize(entry.value_text) not in normalize(entry.evidence_quote):
                 problem("value_text", _describe(entry.value_text), "text that occurs in evidence_quote")
-    if entry.value_text is not None and entry.unit in v.UNITS and _disagrees(entry.value, entry.unit, entry.value_text):
-        problem("value", f"{entry.value} {entry.unit}", f"the number its value_text '{entry.value_text}' states")
+    if entry.value_text is not None and entry.unit in v.UNITS:
+        value_text = normalize(entry.value_text)
+        context = normalize(entry.evidence_quote) if entry.evidence_quote is not None else None
+        for field, found, expected in _value_problems(entry.value, entry.unit, entry.value_text, value_text,
+                                                      context if context and value_text in context else None,
+                                                      "evidence_quote"):
+            problem(field, found, expected)
+
+
+_STORED_COPY = "a copy stored as a regular file in the report folder (cp --dereference), not a link to a file elsewhere"
+
+
+def _link_problem(path: Path, folder_path: Path) -> str | None:
+    """Why a stored file must not be used: a symbolic link (to any file on the machine), or a path that
+    resolves outside its report folder. None for a regular file of the folder."""
+    try:
+        if path.is_symlink():
+            return f"a symbolic link to {os.readlink(path)!r}"
+        if path.resolve().parent != folder_path.resolve():
+            return f"a path that resolves outside the report folder, to {str(path.resolve())!r}"
+    except (OSError, ValueError):
+        return "a path that cannot be resolved"
+    return None
+
+
+def _evidence_text(path: Path, entry: CorrectionEntry, folder: str, problem) -> str | None:
+    """The normalized text of a correction's evidence file, once its bytes match evidence_sha256 and
+    decode as UTF-8; else None, with the problem recorded."""
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if entry.evidence_sha256 is None:
+        problem("evidence_sha256", "nothing",
+                f"the sha256 of {entry.evidence_file}, which is '{actual}' (python -m pipeline hash-evidence "
+                f"{folder} fills it in)")
+    elif entry.evidence_sha256 != actual:
+        problem("evidence_sha256", f"'{entry.evidence_sha256}'",
+                f"the sha256 of {entry.evidence_file}, which is '{actual}' (the evidence changed since the correction "
+                "was written: re-check its evidence_quote, then run python -m pipeline hash-evidence " + folder + ")")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem("evidence_file", f"'{entry.evidence_file}', {not_utf8(data, exc)}", "a UTF-8 text file")
+        return None
+    return normalize(text)
+
+
+def not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
+    """What a person needs to know of bytes that are not UTF-8: where, and how to convert them when they
+    look like Windows-1252 (Word, Excel and older web pages write it)."""
+    line = data[: exc.start].count(b"\n") + 1
+    where = f"byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}), which is not UTF-8"
+    if data.startswith(b"%PDF"):
+        return f"{where}; the file is a PDF: store the text extracted from it"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        # mixed files: a typographic quote or dash as Windows-1252 writes it (0x80-0x9f) is never a UTF-8 lead byte
+        if not (0x80 <= data[exc.start] <= 0x9f and _defined_in_cp1252(data[exc.start])):
+            return where
+    return (f"{where}; the file looks like Windows-1252: convert it with "
+            "iconv -f WINDOWS-1252 -t UTF-8 <file> > <file>.utf8 and store that (then update its sha256)")
+
+
+def _defined_in_cp1252(byte: int) -> bool:
+    try:
+        bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha: object,
@@ -562,6 +688,11 @@ def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha:
         problems.append(Problem(folder, REPORT_FILE, field="source_file",
                                 found=f"'{source_file}', which does not exist in {folder}",
                                 expected="the name of the stored document in the report folder"))
+        return None, None, 0
+    link = _link_problem(path, folder_path)
+    if link is not None:
+        problems.append(Problem(folder, REPORT_FILE, field="source_file", found=f"'{source_file}', {link}",
+                                expected=_STORED_COPY))
         return None, None, 0
     size = path.stat().st_size
     if size == 0:
@@ -581,8 +712,9 @@ def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha:
     try:
         return data.decode("utf-8"), actual, size
     except UnicodeDecodeError as exc:
-        problems.append(Problem(folder, source_file, found=f"a byte at offset {exc.start} that is not UTF-8",
-                                expected="a UTF-8 text document (store the text extracted from a PDF)"))
+        found = not_utf8(data, exc)
+        problems.append(Problem(folder, source_file, found=found, expected="a UTF-8 text document" + (
+            "" if "Windows-1252" in found or "PDF" in found else " (for a PDF, store the text extracted from it)")))
         return None, actual, size
 
 
@@ -597,12 +729,14 @@ def _provenance_problems(entry: FigureEntry, normalized_source: str | None, fold
                                 expected=f"a sentence or clause that occurs verbatim in {source_file} "
                                          "(white space, typographic quotes and dashes may differ)"))
     value_text = normalize(entry.value_text)
-    if value_text not in quote:
+    in_quote = value_text in quote
+    if not in_quote:
         problems.append(Problem(folder, FIGURES_FILE, where=where, field="value_text",
                                 found=_describe(entry.value_text), expected="text that occurs in the figure's quote"))
-    if entry.unit in v.UNITS and _disagrees(entry.value, entry.unit, value_text, normalized=True):
-        problems.append(Problem(folder, FIGURES_FILE, where=where, field="value", found=f"{entry.value} {entry.unit}",
-                                expected=f"the number its value_text '{entry.value_text}' states"))
+    if entry.unit in v.UNITS:
+        problems += [Problem(folder, FIGURES_FILE, where=where, field=field, found=found, expected=expected)
+                     for field, found, expected in _value_problems(entry.value, entry.unit, entry.value_text, value_text,
+                                                                   quote if in_quote else None, "quote")]
     return problems
 
 
@@ -615,36 +749,76 @@ def _quote_mismatch(quote: str, source: str) -> str:
             low = middle
         else:
             high = middle - 1
-    shown = f"'{quote[:80]}{'...' if len(quote) > 80 else ''}'"
+    shown = f"'{visible(quote[:80])}{'...' if len(quote) > 80 else ''}'"
     if low == 0:
         return f"{shown}, whose start does not occur in the document"
-    return (f"{shown}, which matches the document up to '...{quote[max(0, low - 30):low]}' and then reads "
-            f"'{quote[low:low + 30]}{'...' if len(quote) > low + 30 else ''}' where the document does not")
+    return (f"{shown}, which matches the document up to '...{visible(quote[max(0, low - 30):low])}' and then reads "
+            f"'{visible(quote[low:low + 30])}{'...' if len(quote) > low + 30 else ''}' where the document does not")
 
 
-def _disagrees(value: float | int, unit: str, value_text: str, *, normalized: bool = False) -> bool:
-    """True when value_text is a form we read and states another number than value in unit
-    (normalized=True: value_text is already normalize(d))."""
-    if states_percent(value_text) != (unit in v.SHARE_UNITS):
-        return True  # a share is written as one ("61%", "61 percent"), and only a share is
-    parts = value_text_parts(value_text, normalized=normalized)
-    if parts is None:
-        return False
-    digits, scale = parts
-    # Fast path for the usual figure, whose value_text writes its value with the unit's scale ("$6.3
-    # billion" for 6.3 USD billion, or "$6.3" with the scale in the unit only). Then the written digits
-    # equal the value, and the two products below differ by at most the rounding of the digits to a
-    # float: isclose holds. The bounds keep both products clear of float overflow and subnormals,
-    # where that would not hold (0 included: "0.000...1" reads as 0.0 and is left to the exact path).
-    if (scale == 1 or scale == v.MONEY_UNITS.get(unit, 1)) and 1e-290 < abs(value) < 1e290 \
-            and float(digits) == value:
-        return False
-    number = Decimal(digits)
-    stated = Decimal(repr(value)) * v.MONEY_UNITS.get(unit, Decimal(1))
-    written = number * scale
-    if scale == 1 and unit in v.MONEY_UNITS and v.MONEY_UNITS[unit] != 1:
-        written = number * v.MONEY_UNITS[unit]  # "$13.5" with the scale in the unit only
-    return not math.isclose(float(stated), float(written), rel_tol=1e-9)
+def _value_problems(value: float | int, unit: str, value_text: str, normalized_text: str, context: str | None,
+                    context_name: str) -> list[tuple[str, str, str]]:
+    """(field, found, expected) for each way value_text and value, unit disagree. value_text must be the
+    whole value expression as `context` (the quote, already normalize(d); None: not checked) writes it,
+    scale word included ("$3" where the quote says "$3 billion" is refused); whatever words surround its
+    number, that number and scale must state value in unit; and a scale word must agree with a money
+    unit ("$3 billion" is value = 3, unit = "USD billion")."""
+    problems: list[tuple[str, str, str]] = []
+    factor = v.MONEY_UNITS.get(unit)
+    if states_percent(normalized_text) != (unit in v.SHARE_UNITS):
+        # a share is written as one ("61%", "61 percent"), and only a share is
+        return [("unit", f"'{unit}' with value_text '{visible(value_text)}'",
+                 "unit = 'percent' for a value written as a percentage, and a percentage (61%, 61 percent) "
+                 "as the value_text of a unit = 'percent' figure")]
+    if context is not None:
+        cut_short = expression_in_context(normalized_text, context, normalized=True)
+        if cut_short is not None:
+            longer, whole = cut_short
+            means = longer.money_unit if factor is not None and longer.money_unit else None
+            problems.append((
+                "value_text",
+                f"'{visible(value_text)}', but the {context_name} writes it as part of '{longer.text}'"
+                + (f", which means {_plain(longer.number)} {means}" if means else "")
+                + f" ({_plain(longer.number * longer.scale)}{' US dollars' if factor is not None else ''})",
+                "the whole value expression as the " + context_name + " writes it, with its scale word"
+                + (f": value_text = '{whole}', value = {_plain(longer.number)}, unit = '{means}'" if means else
+                   f": value_text = '{whole}'")))
+            return problems  # what value_text states is judged once it is whole
+    expressions = value_expressions(normalized_text, normalized=True)
+    if not expressions:
+        return [("value_text", f"'{visible(value_text)}', which writes no number",
+                 "the value as written, with its number in digits or words and its scale word (e.g. '$13.5 billion', "
+                 "'937,500', 'nine')")]
+    stated = Decimal(repr(value)) * (factor if factor is not None else 1)
+    for expression in expressions:
+        written = expression.number * expression.scale
+        if _same(written, stated) or (expression.scale == 1 and factor is not None and factor != 1
+                                      and _same(expression.number, Decimal(repr(value)))):
+            # "$13.5" with the scale in the unit only; a scale word must name the unit itself
+            if factor is not None and expression.money_unit and expression.money_unit != unit:
+                problems.append(("unit", f"'{unit}' with value = {value}",
+                                 f"'{expression.money_unit}', the unit '{expression.text}' of value_text "
+                                 f"'{value_text}' means (value = {_plain(expression.number)}, the number as written)"))
+            return problems
+    first = expressions[0]
+    if factor is not None and first.money_unit and first.money_unit != unit and _same(first.number, Decimal(repr(value))):
+        return [("unit", f"'{unit}', which makes {value} {unit} = {_plain(stated)} US dollars",
+                 f"'{first.money_unit}', the unit '{first.text}' of value_text '{value_text}' means "
+                 f"({_plain(first.number * first.scale)} US dollars)")]
+    means = f" ({_plain(first.number)} {first.money_unit})" if factor is not None and first.money_unit else ""
+    return [("value", f"{value} {unit}",
+             f"the number its value_text '{value_text}' states: '{first.text}'{means}, "
+             f"{_plain(first.number * first.scale)}{' US dollars' if factor is not None else ''}")]
+
+
+def _same(a: Decimal, b: Decimal) -> bool:
+    return a == b or math.isclose(float(a), float(b), rel_tol=1e-9)
+
+
+def _plain(number: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 3E+9 -> '3,000,000,000', 13.50 -> '13.5'."""
+    text = f"{number:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def report_folders(raw_dir: Path) -> list[Path]:

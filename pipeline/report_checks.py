@@ -305,12 +305,13 @@ REPORT_CHECKS: tuple[ReportCheck, ...] = (
                 source_verified),
     ReportCheck("quotes_found_in_source", "error",
                 "Every figure's quote occurs in the stored document (after normalizing white space, typographic "
-                "quotes and dashes) and contains the figure's value as written, which states the same number.",
+                "quotes and dashes) and contains the figure's whole value expression as written (its number with its "
+                "scale word), which states the figure's value in its unit.",
                 quotes_found),
     ReportCheck("corrections_documented", "error",
                 "Every correction names an existing figure and its basis: cited corrections give publisher, title, "
-                "date and url, inferred ones their reasoning; an evidence passage, where given, occurs in its "
-                "stored file.",
+                "date and url, inferred ones their reasoning; an evidence file, where given, is UTF-8 and matches its "
+                "recorded evidence_sha256, and the evidence passage occurs in it.",
                 corrections_documented),
     ReportCheck("figures_schema", "error",
                 "The report's figures pass the pandera figures schema (ids unique, known topics and units, "

@@ -176,8 +176,11 @@ def validate_raw(raw: RawReports, raw_dir_name: str = "raw") -> RawReports:
     return RawReports(reports=validated_reports, figures=validated_figures)
 
 
-def table_problems(table: str, frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> list[Problem]:
-    """Validate a warehouse table; [] when it passes. Rows are named by their report and key."""
+def table_problems(table: str, frame: pd.DataFrame, model: type[pa.DataFrameModel],
+                   raw_name: str | None = None) -> list[Problem]:
+    """Validate a warehouse table; [] when it passes. Rows are named by their report and key; with
+    `raw_name` (the folder of report folders), a row that comes from one figure is located at that
+    figure, raw/<report>/figures.toml, figure '<id>', so that a person knows what to open."""
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -186,9 +189,44 @@ def table_problems(table: str, frame: pd.DataFrame, model: type[pa.DataFrameMode
                 return f"table {table}", "", ""
             row = frame.loc[index]
             key = row.get("figure_id", row.get("check_name", ""))
+            if raw_name is not None and "figure_id" in frame.columns and isinstance(key, str) and key:
+                return f"{raw_name}/{row['report_id']}", FIGURES_FILE, f"figure '{key}' (table {table}, row {index})"
             return f"table {table}", "", f"row {index} (report {row['report_id']}{', ' + str(key) if key else ''})"
-        return failure_problems(exc, model, locate, frame)
+        return _one_per_row(failure_problems(exc, model, locate, frame))
     return []
+
+
+_TIMESTAMP = re.compile(r"Timestamp\('(\d{4}-\d\d-\d\d) 00:00:00'\)")
+
+
+def _one_per_row(problems: list[Problem]) -> list[Problem]:
+    """A row that breaks a key of several columns is one problem, not one per column: pandera lists
+    each column of the key for each duplicate row ("field 'channel' ... field 'period_start' ...")."""
+    keys: dict[tuple, list[Problem]] = {}
+    out: list[Problem | tuple] = []
+    for problem in problems:
+        if problem.expected.startswith("unique together"):
+            group = (problem.folder, problem.file, problem.where, problem.expected)
+            if group not in keys:
+                keys[group] = []
+                out.append(group)
+            keys[group].append(problem)
+        else:
+            out.append(problem)
+    merged = []
+    for item in out:
+        if isinstance(item, Problem):
+            merged.append(item)
+            continue
+        parts = keys[item]
+        fields = ", ".join(p.field for p in parts)
+        found = ", ".join(p.field + "=" + _TIMESTAMP.sub(r"\1", p.found) for p in parts)
+        expected = f"a row whose {fields} no other row has (another row has the same)"
+        if item[1] == FIGURES_FILE:
+            expected += ("; two figures of the report make the same row: give each the period its quote states "
+                         "(period_start, period_end), or keep one")
+        merged.append(Problem(item[0], item[1], where=item[2], field=fields, found=found, expected=expected))
+    return merged
 
 
 def load_and_check(raw_dir, folders: list[Path] | None = None) -> RawReports:
@@ -227,8 +265,8 @@ def _unique_keys(model: type[pa.DataFrameModel]) -> list[list[str]]:
 CHUNK_ROWS = 49_152
 
 
-def validate_table(con, table: str, model: type[pa.DataFrameModel], where: str | None = None
-                   ) -> tuple[list[Problem], int]:
+def validate_table(con, table: str, model: type[pa.DataFrameModel], where: str | None = None,
+                   raw_name: str | None = None) -> tuple[list[Problem], int]:
     """Validate the DuckDB table `table` against `model`; returns (problems, rows validated by pandera).
 
     Rows are read by one query and validated CHUNK_ROWS at a time. Every column and row check of the
@@ -251,11 +289,11 @@ def validate_table(con, table: str, model: type[pa.DataFrameModel], where: str |
             continue  # this build wrote no row of the table: what it kept passed before
         frame = frame.set_index("__row").rename_axis(None)
         validated += len(frame)
-        problems += [p for p in table_problems(table, frame, model) if p not in seen]
+        problems += [p for p in table_problems(table, frame, model, raw_name) if p not in seen]
         seen.update(problems)
     # pandera saw a chunk at a time: a duplicate across chunks is found here, on the whole table (a key
     # whose duplicates pandera already listed row by row is not listed again)
-    listed = {c.strip() for p in problems if p.expected.startswith("unique") for c in p.field.split(",")}
+    listed = {c.strip() for p in problems if p.expected.startswith(("unique", "a row whose")) for c in p.field.split(",")}
     # a key that is the table's PRIMARY KEY or UNIQUE constraint: DuckDB refused any duplicate on insert
     enforced = {frozenset(columns) for (columns,) in con.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = current_database() "

@@ -332,7 +332,7 @@ def test_empty_string_field(seed_dir: Path, raw_dir: Path, blank: str) -> None:
 
 
 def test_empty_string_field_in_report_toml(seed_dir: Path, raw_dir: Path) -> None:
-    _edit(seed_dir / REPORT_FILE, 'publisher = "Yonhap', 'publisher = ""\nignored = "Yonhap')
+    _edit(seed_dir / REPORT_FILE, 'publisher = "Institute', 'publisher = ""\nignored = "Institute')
     exc = _load_error(raw_dir)
     _find(exc, file=REPORT_FILE, field="publisher", expected="a non-empty text")
     _find(exc, file=REPORT_FILE, field="ignored", found="unknown field")
@@ -506,17 +506,27 @@ def test_hidden_folders_are_not_reports(raw_dir: Path) -> None:
 # 2. broken copies of the seed: what only the pandera schemas catch (validate_raw)
 
 
-def test_negative_value(seed_dir: Path, raw_dir: Path) -> None:
-    # parse_value_text does not read "approximately $13.5 billion" (a leading word), so the loader's
-    # value/value_text check is skipped and the sign is left to the schema's ge=0.
+def test_negative_value(raw_dir: Path) -> None:
+    # A negative value can no longer reach the schemas from figures.toml (its value_text, which must
+    # occur in the quote, states its number whatever words surround it); the schema's ge=0 still holds
+    # on its own for a frame that has one.
+    raw = load_raw(raw_dir)
+    cyber = raw.figures.index[raw.figures["figure_id"] == "cyber-income"]
+    raw.figures.loc[cyber, "value_as_published"] = -13.5
+    with pytest.raises(RawReportError) as info:
+        validate_raw(raw)
+    problem = _find(info.value, file=FIGURES_FILE, where="figure 'cyber-income'", field="value", found="-13.5")
+    assert "0" in problem.expected
+
+
+def test_negative_value_behind_words_is_refused_at_load(seed_dir: Path, raw_dir: Path) -> None:
+    # "approximately $13.5 billion" states 13.5 USD billion, whatever word precedes it: -13.5 disagrees.
     _edit(seed_dir / FIGURES_FILE, CYBER_VALUE,
           CYBER_VALUE.replace("value = 13.5", "value = -13.5")
                      .replace('value_text = "$13.5 billion"', 'value_text = "approximately $13.5 billion"'))
-    exc = _validation_error(raw_dir)
-    problem = _find(exc, file=FIGURES_FILE, where="figure 'cyber-income'", field="value", found="-13.5")
-    assert "0" in problem.expected
-    # amount_usd is derived from value: it is not reported a second time.
-    assert not [p for p in exc.problems if p.field == "amount_usd"]
+    exc = _load_error(raw_dir)
+    _find(exc, file=FIGURES_FILE, where=_figure_where(seed_dir, "cyber-income"), field="value", found="-13.5",
+          expected="the number its value_text 'approximately $13.5 billion' states")
 
 
 def test_negative_value_that_disagrees_with_value_text_is_refused_at_load(seed_dir: Path, raw_dir: Path) -> None:
