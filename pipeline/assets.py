@@ -168,6 +168,7 @@ assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
     can_subset=False,
 )
 def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, validated_figures) -> Iterator:
+    """_build_tables; a file another process kept locked too long fails the step with the lock's message."""
     try:
         yield from _build_tables(context, warehouse, validated_figures)
     except PublishError as exc:  # a lock held too long: said as it is, as in the publish step
