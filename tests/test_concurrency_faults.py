@@ -312,3 +312,40 @@ def test_a_refresh_that_runs_out_of_disk_leaves_no_staging_file(raw_dir, seed_di
     code, out = run_refresh(raw_dir, warehouse_path, home)
     assert code == 0, out
     assert title(warehouse_path) == EDITED
+
+
+def test_under_dagster_dev_a_killed_refresh_no_longer_holds_the_queue(tmp_path):
+    """The trial's case: kill -9 of `python -m pipeline refresh`, then `dagster dev`, whose sensor's run
+    waited in the queue for ever ("1 runs are currently in progress. Maximum is 1")."""
+    import shutil
+
+    from .test_dagster_dev import _wait_for_runs, dagster_dev
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        started = []
+        while not started and proc.poll() is None:
+            started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            time.sleep(0.01)
+        assert started
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        killed = started[0].dagster_run.run_id
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED
+
+    with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
+        runs = _wait_for_runs(port, 2, timeout=240)
+
+    assert {r["runId"]: r["status"] for r in runs}[killed] == "FAILURE"
+    assert [r["status"] for r in runs if r["runId"] != killed] == ["SUCCESS"]  # the sensor's run was not held
+    assert title(project / "warehouse" / "illicit_income.duckdb") == TITLE
