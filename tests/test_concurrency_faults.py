@@ -107,20 +107,27 @@ def test_full_reads_every_folder_again_whatever_the_cache_and_the_record_say(raw
 # 2. a refresh killed with kill -9 never blocks the run queue
 
 
+def kill_once_started(proc: subprocess.Popen, instance: dg.DagsterInstance) -> str:
+    """kill -9 the refresh (in its own session) as soon as its run is STARTED; returns the run's id, which
+    the instance still says is STARTED, as the trial found it."""
+    started = []
+    deadline = time.monotonic() + 120
+    while not started and proc.poll() is None and time.monotonic() < deadline:
+        started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert started, "the refresh ended before its run was seen started"
+    run_id = started[0].dagster_run.run_id
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+    return run_id
+
+
 def test_the_run_of_a_killed_refresh_is_marked_failed_so_that_the_queue_moves(raw_dir, warehouse_path, dagster_home):
     proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
     try:
         with dg.DagsterInstance.get() as instance:
-            deadline = time.monotonic() + 120
-            started = []
-            while not started and time.monotonic() < deadline and proc.poll() is None:
-                started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-                time.sleep(0.01)
-            assert started, "the refresh ended before its run was seen started"
-            os.killpg(proc.pid, signal.SIGKILL)  # kill -9, half-way through the run
-            proc.wait()
-            run_id = started[0].dagster_run.run_id
-            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED  # as the trial found it
+            run_id = kill_once_started(proc, instance)
 
             # the next refresh, from the command line, finds it and marks it failed, then runs
             code, out = run_refresh(raw_dir, warehouse_path, dagster_home)
@@ -142,14 +149,7 @@ def test_the_sensor_marks_the_run_of_a_killed_refresh_failed(raw_dir, warehouse_
 
     proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
     with dg.DagsterInstance.get() as instance:
-        started = []
-        while not started and proc.poll() is None:
-            started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-            time.sleep(0.01)
-        assert started
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        run_id = started[0].dagster_run.run_id
+        run_id = kill_once_started(proc, instance)
         context = dg.build_sensor_context(instance=instance, resources={"raw": RawReportsDir(path=str(raw_dir))})
 
         raw_reports_sensor.evaluate_tick(context)
@@ -317,31 +317,13 @@ def test_a_refresh_that_runs_out_of_disk_leaves_no_staging_file(raw_dir, seed_di
 def test_under_dagster_dev_a_killed_refresh_no_longer_holds_the_queue(tmp_path):
     """The trial's case: kill -9 of `python -m pipeline refresh`, then `dagster dev`, whose sensor's run
     waited in the queue for ever ("1 runs are currently in progress. Maximum is 1")."""
-    import shutil
+    from .test_dagster_dev import _wait_for_runs, dagster_dev, project_copy
 
-    from .test_dagster_dev import _wait_for_runs, dagster_dev
-
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    project, env = project_copy(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        started = []
-        while not started and proc.poll() is None:
-            started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-            time.sleep(0.01)
-        assert started
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        killed = started[0].dagster_run.run_id
-        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        killed = kill_once_started(proc, instance)
 
     with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
         runs = _wait_for_runs(port, 2, timeout=240)

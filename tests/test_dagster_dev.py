@@ -166,9 +166,9 @@ def _add_cyber_only_report(raw: Path) -> str:
     return folder.name
 
 
-def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
-    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
-    saved into raw/ is published by the sensor's run, with no one starting anything."""
+def project_copy(tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of the project (pipeline/, raw/, pyproject.toml) and the environment of a process that runs
+    it against a Dagster home configured as the project's."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
@@ -178,7 +178,13 @@ def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
     # the copy's `pipeline` package comes first, so its paths (raw/, warehouse/) are the copy's
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    return project, {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+
+
+def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
+    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
+    saved into raw/ is published by the sensor's run, with no one starting anything."""
+    project, env = project_copy(tmp_path)
     published = project / "warehouse" / "illicit_income.duckdb"
 
     with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
