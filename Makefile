@@ -7,8 +7,14 @@ VENV := .venv
 UV_VERSION := 0.13.9
 SYNCED := $(VENV)/.synced
 DAGSTER_HOME := $(CURDIR)/.dagster_home
-HOST ?= 127.0.0.1
 PORT ?= 3000
+# `make dev` listens on 127.0.0.1 unless HOST is given on make's command line (make dev HOST=0.0.0.0):
+# a HOST exported in the environment (many shells and containers set one) is not a request to listen on it.
+ifeq ($(origin HOST),command line)
+DEV_HOST := $(HOST)
+else
+DEV_HOST := 127.0.0.1
+endif
 
 export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
@@ -47,7 +53,8 @@ test: setup
 	$(VENV)/bin/pytest
 
 dev: setup
-	$(VENV)/bin/dagster dev --host $(HOST) --port $(PORT)
+	@if [ "$(DEV_HOST)" != 127.0.0.1 ]; then echo "make dev: listening on $(DEV_HOST), as HOST=$(DEV_HOST) on the command line asked: anyone who can reach it can start runs"; fi
+	$(VENV)/bin/dagster dev --host $(DEV_HOST) --port $(PORT)
 
 # A benchmark, not a test: synthetic raw/ trees of 1 to 5,000 reports, pipeline against a bare floor
 # (about 20 minutes with the test suite; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.

@@ -13,6 +13,7 @@ import gc
 import os
 import re
 import sys
+import uuid
 from pathlib import Path
 
 
@@ -99,10 +100,13 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
     from pipeline.definitions import defs
     from pipeline.instance import refresh_instance
     from pipeline.jobs import REFRESH_JOB
+    from pipeline.run_liveness import fail_runs_of_dead_processes, process_tag
     from pipeline.warehouse import Warehouse
 
     published = Warehouse(path=str(Path(warehouse).resolve())).published_path if warehouse else Warehouse().published_path
     with refresh_instance() as instance:
+        for run_id in fail_runs_of_dead_processes(instance):
+            print(f"Dagster run {run_id} was left unfinished by a refresh that was killed: marked failed")
         job = defs.resolve_job_def(REFRESH_JOB)
         # Dagster's console logger would print every failure again with its stack trace (three times): the
         # terminal gets each problem once, below; the stack traces stay in the run's event log for the UI.
@@ -113,10 +117,12 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
         if warehouse or full:
             resources["warehouse"] = {"config": {
                 **({"path": str(Path(warehouse).resolve())} if warehouse else {}),
-                **({"incremental_max_share": 0.0} if full else {})}}
+                **({"build_from_nothing": True} if full else {})}}
         if resources:
             run_config["resources"] = resources
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        run_id = str(uuid.uuid4())
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, run_id=run_id,
+                                        tags=process_tag(run_id))
         print(f"\nDagster run {result.run_id} ({'succeeded' if result.success else 'FAILED'}); "
               f"DAGSTER_HOME={home}; see it with `make dev`")
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
@@ -252,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--raw", help="folder of report folders (default: raw/)")
     run.add_argument("--warehouse", help="published DuckDB file (default: warehouse/illicit_income.duckdb)")
     run.add_argument("--full", action="store_true",
-                     help="build every table from nothing instead of replacing only the changed reports' rows")
+                     help="build from nothing: read every report folder again (no report cache) and build every "
+                          "table from nothing (no record of the published file)")
     scaffold = sub.add_parser("new-report", help="create the draft raw/_drafts/<report_id>/ from a document")
     scaffold.add_argument("report_id")
     scaffold.add_argument("source", help="the document as received (text)")

@@ -35,16 +35,19 @@ from pipeline.checks import (
     schema_check_results,
 )
 from pipeline.column_schemas import column_schema, description
-from pipeline.errors import PublishError, RawReportError
+from pipeline.errors import MAX_SHOWN, PublishError, RawReportError
 from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse
 
 OWNERS = ["team:data"]
+# Times raw_reports reads a folder that keeps changing while it is read before it gives up.
+READ_ATTEMPTS = 3
 
 
 def _failure(exc: RawReportError) -> dg.Failure:
     table = "| folder | file | where | field | found | expected |\n|---|---|---|---|---|---|\n" + "\n".join(
         f"| {p.folder} | {p.file} | {p.where} | {p.field} | {p.found} | {p.expected} |".replace("\n", " ")
-        for p in exc.problems)
+        for p in exc.problems[:MAX_SHOWN]) + (
+        f"\n\n... and {len(exc.problems) - MAX_SHOWN:,} more problem(s)" if len(exc.problems) > MAX_SHOWN else "")
     return dg.Failure(description=str(exc), metadata={"problems": dg.MetadataValue.md(table)}, allow_retries=False)
 
 
@@ -59,18 +62,39 @@ def _failure(exc: RawReportError) -> dg.Failure:
 )
 def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir, warehouse: Warehouse):
     from pipeline.raw_reports import report_folders
-    from pipeline.report_cache import ReportBatch, digest_folders
+    from pipeline.report_cache import ReportBatch, hash_folders, unchanged_since
+    from pipeline.run_liveness import process_tag
     from pipeline.validation import load_and_check
 
+    # which process runs this refresh, so that a run left unfinished by a killed process is found (pipeline.run_liveness)
+    context.instance.add_run_tags(context.run.run_id, process_tag(context.run.run_id))
     raw_dir = raw.resolved
     folders = report_folders(raw_dir) if raw_dir.is_dir() else []
-    cached = warehouse.cached_folders()
-    digests, signatures = digest_folders(folders, cached)
+    # a build from nothing trusts nothing a refresh kept: every folder is hashed and read again
+    cached = {} if warehouse.build_from_nothing else warehouse.cached_folders()
+    digests, signatures, states = hash_folders(folders, cached)
     stale = [folder for folder in folders if cached.get(folder.name, ("",))[0] != digests[folder.name]]
-    try:
-        loaded = load_and_check(raw_dir, folders=stale)
-    except RawReportError as exc:
-        raise _failure(exc) from exc
+    # The rows of a folder are kept under its digest only if they were read from the bytes it describes:
+    # a folder edited while it was read is hashed and read again (see report_cache.unchanged_since).
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            loaded = load_and_check(raw_dir, folders=stale)
+        except RawReportError as exc:
+            raise _failure(exc) from exc
+        moved = [f for f in stale if not unchanged_since(f, states[f.name], signatures[f.name], digests[f.name])]
+        if not moved:
+            break
+        if attempt == READ_ATTEMPTS:
+            raise dg.Failure(description=(
+                f"{len(moved)} report folder(s) changed while they were read, {READ_ATTEMPTS} times in a row: "
+                f"{', '.join(f.name for f in moved[:10])}{' ...' if len(moved) > 10 else ''}. Nothing was published "
+                "and nothing was kept; run the refresh again when they are no longer being edited."),
+                allow_retries=False)
+        context.log.warning("report folder(s) changed while they were read, reading them again: %s",
+                            ", ".join(f.name for f in moved[:10]))
+        again = hash_folders(moved, {})
+        for mapping, update in zip((digests, signatures, states), again, strict=True):
+            mapping.update(update)
     batch = ReportBatch(digests=digests, signatures=signatures, loaded=loaded, reused=len(folders) - len(stale),
                         stale=[folder.name for folder in stale])
     context.add_output_metadata({
@@ -147,6 +171,15 @@ assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
 )
 def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, raw: RawReportsDir,
                      validated_figures) -> Iterator:
+    """_build_tables; a file another process kept locked too long fails the step with the lock's message."""
+    try:
+        yield from _build_tables(context, warehouse, raw, validated_figures)
+    except PublishError as exc:  # a lock held too long: said as it is, as in the publish step
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def _build_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, raw: RawReportsDir,
+                  validated_figures) -> Iterator:
     """Update the report cache with this refresh's validated reports, build every table and view in
     this run's staging file (from nothing, or in a copy of the published file by replacing the changed
     reports' rows: pipeline.tables), then evaluate every table's checks; mark the staging file
@@ -158,7 +191,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, ra
     batch = validated_figures
     run_key = _run_key(context)
     checks = run_report_checks(batch.loaded.reports, batch.loaded.figures)
-    plan = tables.Plan(batch.digests, max_share=warehouse.incremental_max_share)
+    plan = tables.Plan(batch.digests, max_share=0.0 if warehouse.build_from_nothing else warehouse.incremental_max_share)
     results: list = []
     with warehouse.fresh_staging(run_key, start_from_published=plan.decide) as con:
         report_cache.update(con, batch, checks)

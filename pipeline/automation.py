@@ -13,45 +13,54 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline.jobs import refresh_warehouse
-from pipeline.report_cache import folder_files
+from pipeline.report_cache import RACY_SECONDS, file_token, folder_files
+from pipeline.run_liveness import fail_runs_of_dead_processes
 from pipeline.settings import refresh_cron
 from pipeline.warehouse import RawReportsDir
 
 CURSOR_VERSION = 1
 
 
-def scan_raw(raw_dir: Path, previous: dict[str, list]) -> dict[str, list]:
-    """{relative path: [size, mtime_ns, sha256 prefix]} for every file of every report folder.
+def scan_raw(raw_dir: Path, previous: dict[str, list], now: float | None = None) -> dict[str, list]:
+    """{relative path: [size, mtime_ns, sha256 prefix, ctime_ns, inode]} for every file of every report folder.
 
-    A file whose size and mtime are those of `previous` keeps its recorded hash; only new or touched
-    files are read, so an unchanged raw/ of thousands of reports costs one stat per file.
+    A file whose size, mtime, change time and inode are those of `previous` keeps its recorded hash
+    (any write or replacement changes the change time, which no program can set back: the refresh's
+    rule, pipeline.report_cache.folder_signature); only new or changed files are read, so an unchanged
+    raw/ of thousands of reports costs one stat per file. A file changed less than RACY_SECONDS before
+    the scan is recorded without its change time, so the next scan reads it again (an edit in the same
+    tick of the file system's clock would keep its times). Only regular files are read: a FIFO, a
+    device or a symbolic link is recorded by its kind (and a link by its target's name) without being
+    opened, and a file larger than any file a report may use by its size (pipeline.report_cache.file_token).
     """
     state: dict[str, list] = {}
     if not raw_dir.is_dir():
         return state
+    now = time.time() if now is None else now
     for folder in sorted(os.scandir(raw_dir), key=lambda e: e.name):
         if not folder.is_dir() or folder.name.startswith((".", "_")):
             continue
         for name, path in folder_files(Path(folder.path)):  # the files a refresh reads and digests
             rel = f"{folder.name}/{name}"
             try:
-                stat = os.stat(path)
+                info = os.lstat(path)
+                ctime = info.st_ctime_ns if max(info.st_mtime_ns, info.st_ctime_ns) < (now - RACY_SECONDS) * 1e9 \
+                    else None
                 known = previous.get(rel)
-                if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+                if known and ctime is not None and known[:2] == [info.st_size, info.st_mtime_ns] \
+                        and known[3:] == [ctime, info.st_ino]:
                     state[rel] = known
                     continue
-                digest = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
-                        digest.update(block)
+                token = file_token(path, info)
             except FileNotFoundError:
                 continue  # removed while we looked: the next tick sees it gone
-            state[rel] = [stat.st_size, stat.st_mtime_ns, digest.hexdigest()[:16]]
+            state[rel] = [info.st_size, info.st_mtime_ns, token[:16], ctime, info.st_ino]
     return state
 
 
@@ -77,6 +86,8 @@ def _content_digest(state: dict[str, list]) -> str:
                 "unchanged raw/ starts nothing and a touched-but-identical file is not a change.",
 )
 def raw_reports_sensor(context: dg.SensorEvaluationContext, raw: RawReportsDir):
+    for run_id in fail_runs_of_dead_processes(context.instance):  # so that the run queue moves
+        context.log.warning("run %s was left unfinished by a process that is gone: marked failed", run_id)
     cursor = json.loads(context.cursor) if context.cursor else {}
     previous = cursor.get("files", {}) if cursor.get("v") == CURSOR_VERSION else {}
     state = scan_raw(raw.resolved, previous)

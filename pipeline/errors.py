@@ -34,6 +34,10 @@ class Problem:
         return f"{head}: {'; '.join(detail)}" if detail else head
 
 
+# Problems listed in a RawReportError's message (and in the run's metadata); the rest are counted.
+MAX_SHOWN = 100
+
+
 class RawReportError(Exception):
     """Raw reports that cannot be published. Carries every problem found, not just the first."""
 
@@ -41,7 +45,9 @@ class RawReportError(Exception):
         self.problems = sorted(problems, key=lambda p: (p.folder, p.file, p.where, p.field))
         self.stage = stage
         lines = [f"{len(self.problems)} problem(s) {stage}; nothing was published:"]
-        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  - {p}" for p in self.problems[:MAX_SHOWN]]
+        if len(self.problems) > MAX_SHOWN:
+            lines.append(f"  ... and {len(self.problems) - MAX_SHOWN:,} more problem(s), not shown: fix these first")
         super().__init__("\n".join(lines))
 
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from pipeline import vocabulary as v
 from pipeline.errors import Problem, RawReportError
+from pipeline.report_files import MAX_LOCATED_QUOTES, MAX_PROBLEMS_PER_REPORT, entry_problems
 from pipeline.text import expression_in_context, normalize, states_percent, value_expressions, visible
 
 REPORT_FILE = "report.toml"
@@ -402,6 +403,7 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
     placeholder_figures = {id(e) for e, where in entries
                            if _placeholders(e.model_dump(exclude_none=True), folder, FIGURES_FILE, where, problems)
                            } if entries and PLACEHOLDER.search(figures_text or "") else set()
+    unchecked = 0  # figures whose provenance is not checked once the report has too many problems
     for entry, where in entries:
         if id(entry) in placeholder_figures:
             continue  # the placeholder is the problem; its quote and value are not judged before it is filled in
@@ -419,7 +421,11 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
             missing = "period_end" if entry.period_end is None else "period_start"
             problems.append(Problem(folder, FIGURES_FILE, where=where, field=missing, found="nothing",
                                     expected="both period_start and period_end, or neither (to take the report's period)"))
-        problems += _provenance_problems(entry, normalized_source, folder, where, source_file)
+        if len(problems) >= MAX_PROBLEMS_PER_REPORT:
+            unchecked += 1
+        else:
+            located = sum(p.field == "quote" for p in problems) < MAX_LOCATED_QUOTES
+            problems += _provenance_problems(entry, normalized_source, folder, where, source_file, located)
         if not rows_wanted or not dates_ok:
             continue
         row = {
@@ -446,6 +452,12 @@ def load_report(folder_path: Path, raw_root: Path | None = None) -> tuple[dict |
                                 found=f"{meta.published_on}, which is after today ({date.today()})",
                                 expected="the date the document was published, which cannot be in the future "
                                          "(a typo in the year? a report dated ahead would become every latest_* row)"))
+    if unchecked:
+        problems.append(Problem(folder, FIGURES_FILE, found=f"{unchecked:,} more figure(s) whose quote and value were "
+                                f"not checked, after {MAX_PROBLEMS_PER_REPORT} problems in this report",
+                                expected="the problems above fixed first (the next refresh checks the rest)"))
+    used = {REPORT_FILE, FIGURES_FILE, CORRECTIONS_FILE, source_file if isinstance(source_file, str) else ""}
+    problems += entry_problems(folder_path, folder, used | {row.get("correction_evidence_file") for row in corrections.values()})
     if not usable_report:
         return None, figure_rows, problems
     report_row = {
@@ -597,6 +609,9 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
             problem("evidence_file", _describe(entry.evidence_file), "the name of a stored file in the report folder")
         elif (link := _link_problem(evidence, folder_path)) is not None:
             problem("evidence_file", f"'{entry.evidence_file}', {link}", _STORED_COPY)
+        elif evidence.stat().st_size > MAX_SOURCE_BYTES:
+            problem("evidence_file", f"{entry.evidence_file!r}, {evidence.stat().st_size:,} bytes",
+                    f"a stored file of at most {MAX_SOURCE_BYTES:,} bytes (refused unread)")
         else:
             text = _evidence_text(evidence, entry, folder, problem)
         if text is not None:
@@ -719,13 +734,15 @@ def _read_source(folder_path: Path, folder: str, source_file: str, recorded_sha:
 
 
 def _provenance_problems(entry: FigureEntry, normalized_source: str | None, folder: str, where: str,
-                         source_file: object) -> list[Problem]:
-    """The quote occurs in the source; the value as written occurs in the quote and means the value."""
+                         source_file: object, locate: bool = True) -> list[Problem]:
+    """The quote occurs in the source; the value as written occurs in the quote and means the value
+    (locate: say where a quote leaves the document, a search per character length of it)."""
     problems = []
     quote = normalize(entry.quote)
     if normalized_source is not None and quote not in normalized_source:
         problems.append(Problem(folder, FIGURES_FILE, where=where, field="quote",
-                                found=_quote_mismatch(quote, normalized_source),
+                                found=_quote_mismatch(quote, normalized_source) if locate else
+                                f"'{quote[:80]}{'...' if len(quote) > 80 else ''}', which does not occur in the document",
                                 expected=f"a sentence or clause that occurs verbatim in {source_file} "
                                          "(white space, typographic quotes and dashes may differ)"))
     value_text = normalize(entry.value_text)

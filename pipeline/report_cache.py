@@ -80,24 +80,47 @@ def folder_files(folder: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> str:
-    """sha256 of the code version and of every regular file in the folder and its subfolders (names,
-    sizes and contents), in name order. Hidden files (editor swap files, .DS_Store) are left out: the
-    loader refuses a hidden file as a document or evidence, so they cannot change a report's rows.
+# The largest file the loader reads (pipeline.raw_reports.MAX_SOURCE_BYTES; tests/test_bad_input_faults.py
+# checks they agree). A larger file is refused unread, so its size alone decides what a report yields.
+MAX_READ_BYTES = 20_000_000
 
-    Files are read in chunks (hashlib.file_digest), so an oversized document costs no memory; the
-    loader still refuses it unread. A file that vanishes or cannot be read while it is hashed makes the
-    digest one that matches nothing, so the folder is read again (and the loader names the problem).
+
+def file_token(path: str, info: os.stat_result | None = None) -> str:
+    """sha256 hex of what the loader can make of one directory entry, without following a symbolic link
+    and without blocking: a regular file's contents (hashed in chunks, hashlib.file_digest, so an
+    oversized document costs no memory); for a regular file larger than MAX_READ_BYTES only its size (the
+    loader refuses it unread); for a symbolic link its target's name; for anything else (a FIFO, a
+    socket, a device) its kind. The loader refuses everything but regular files (raw_reports.irregular_files).
+    OSError when the entry vanishes or cannot be read."""
+    info = os.lstat(path) if info is None else info
+    if stat.S_ISLNK(info.st_mode):
+        return hashlib.sha256(b"symbolic link\0" + os.fsencode(os.readlink(path))).hexdigest()
+    if not stat.S_ISREG(info.st_mode):
+        return hashlib.sha256(f"not a regular file\0{stat.S_IFMT(info.st_mode)}".encode()).hexdigest()
+    if info.st_size > MAX_READ_BYTES:
+        return hashlib.sha256(f"larger than the loader reads\0{info.st_size}".encode()).hexdigest()
+    # O_NONBLOCK: an entry replaced by a FIFO since lstat opens without waiting for a writer
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} changed kind while it was hashed")
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> str:
+    """sha256 of the code version and of every entry in the folder and its subfolders (names, sizes and
+    what file_token makes of it: a regular file's contents), in name order. Hidden files (editor swap
+    files, .DS_Store) are left out: the loader refuses a hidden file as a document or evidence, so they
+    cannot change a report's rows. Nothing but a regular file is ever opened.
+
+    A file that vanishes or cannot be read while it is hashed makes the digest one that matches nothing,
+    so the folder is read again (and the loader names the problem).
     """
     digest = hashlib.sha256(code_version().encode())
     try:
         for name, path in folder_files(folder) if files is None else files:
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                continue  # a FIFO or socket is not read (it could block); nothing the loader reads
-            with open(path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                content = hashlib.file_digest(handle, "sha256").hexdigest()
-            digest.update(f"{name}\0{size}\0{content}\n".encode())
+            info = os.lstat(path)
+            digest.update(f"{name}\0{info.st_size}\0{file_token(path, info)}\n".encode())
     except OSError:
         return f"unreadable {uuid.uuid4()}"
     return digest.hexdigest()
@@ -108,23 +131,32 @@ def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> s
 RACY_SECONDS = 2.0
 
 
+def _stat_digest(files: list[tuple[str, str]]) -> tuple[str, int] | None:
+    """(sha256 of the name, mode, size, inode, device and modification and change times (ns) of every
+    file, the newest of those times), or None when a file cannot be looked at."""
+    digest = hashlib.sha256()
+    newest = 0
+    try:
+        for name, path in files:
+            info = os.stat(path)
+            newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+            digest.update(f"{name}\0{info.st_mode}\0{info.st_size}\0{info.st_ino}\0{info.st_dev}\0"
+                          f"{info.st_mtime_ns}\0{info.st_ctime_ns}\n".encode())
+    except OSError:
+        return None
+    return digest.hexdigest(), newest
+
+
 def folder_signature(folder: Path, now: float, files: list[tuple[str, str]] | None = None) -> str | None:
     """sha256 of the name, size, inode, device and modification and change times (ns) of every file
     folder_digest reads, or None when a file changed less than RACY_SECONDS before `now` or cannot be
     read. Any write to a file, and any rename or replacement of one, changes its change time (which no
     program can set back), so a folder with the same signature as when it was hashed has the same
     digest: the rule git, make and rsync rely on, with git's guard against a change in the same tick."""
-    digest = hashlib.sha256()
-    try:
-        for name, path in folder_files(folder) if files is None else files:
-            info = os.stat(path)
-            if max(info.st_mtime_ns, info.st_ctime_ns) >= (now - RACY_SECONDS) * 1e9:
-                return None
-            digest.update(f"{name}\0{info.st_mode}\0{info.st_size}\0{info.st_ino}\0{info.st_dev}\0"
-                          f"{info.st_mtime_ns}\0{info.st_ctime_ns}\n".encode())
-    except OSError:
+    stats = _stat_digest(folder_files(folder) if files is None else files)
+    if stats is None or stats[1] >= (now - RACY_SECONDS) * 1e9:
         return None
-    return digest.hexdigest()
+    return stats[0]
 
 
 def digest_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
@@ -132,16 +164,39 @@ def digest_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
     """({report_id: digest}, {report_id: signature}) of the folders: a folder whose signature is the one
     `known` (report_id -> (digest, signature), from the cache) holds keeps its digest without being read;
     every other folder is hashed."""
+    digests, signatures, _ = hash_folders(folders, known)
+    return digests, signatures
+
+
+def hash_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
+                 ) -> tuple[dict[str, str], dict[str, str | None], dict[str, tuple[str, int] | None]]:
+    """digest_folders, and each folder's file states as they were just before it was hashed
+    (_stat_digest), for unchanged_since."""
     now = time.time()
-    digests, signatures = {}, {}
+    digests, signatures, states = {}, {}, {}
     for folder in folders:
         files = folder_files(folder)  # listed once for both
-        signature = folder_signature(folder, now, files)
+        state = _stat_digest(files)
+        signature = None if state is None or state[1] >= (now - RACY_SECONDS) * 1e9 else state[0]
         before = known.get(folder.name)
         trusted = signature is not None and before is not None and before[1] == signature
         digests[folder.name] = before[0] if trusted else folder_digest(folder, files)
         signatures[folder.name] = signature
-    return digests, signatures
+        states[folder.name] = state
+    return digests, signatures, states
+
+
+def unchanged_since(folder: Path, state: tuple[str, int] | None, signature: str | None, digest: str) -> bool:
+    """True when the folder still holds what it held when hash_folders hashed it (`state`, `signature`
+    and `digest`: what it recorded), so rows read from it in between were read from the bytes the digest
+    describes. Any write or replacement since then changes a file's change time, except one within the
+    same tick of the file system's clock as a change made just before the folder was hashed (its
+    signature is then None): such a folder is hashed again and compared."""
+    files = folder_files(folder)
+    now = _stat_digest(files)
+    if state is None or now is None or now[0] != state[0]:
+        return False
+    return signature is not None or folder_digest(folder, files) == digest
 
 
 @dataclass

@@ -73,6 +73,10 @@ class Warehouse(dg.ConfigurableResource):
         description="Largest share of the report folders that may have changed for a refresh to start from a "
                     "copy of the published file and rebuild only their reports' rows (pipeline.tables); above "
                     "it, or at 0, every table is built from nothing.")
+    build_from_nothing: bool = Field(
+        default=False,
+        description="Build from nothing (`python -m pipeline refresh --full`): every report folder hashed and read "
+                    "again without the report cache, every table built without the published file's build record.")
 
     @property
     def published_path(self) -> Path:
@@ -99,11 +103,18 @@ class Warehouse(dg.ConfigurableResource):
     def _connect_with_wait(self, path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         import duckdb
 
+        return self._wait_for_lock(path, lambda: duckdb.connect(str(path), read_only=read_only))
+
+    def _wait_for_lock(self, path: Path, attempt: Callable):
+        """attempt(), tried again while another process holds `path` (DuckDB's lock), for at most
+        lock_timeout_seconds; then a PublishError that names the file and what to do."""
+        import duckdb
+
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.1
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                return attempt()
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc) or time.monotonic() >= deadline:
                     if _is_lock_error(exc):
@@ -149,9 +160,9 @@ class Warehouse(dg.ConfigurableResource):
         """A new staging file for this refresh, with the report cache attached read-write as `cache`:
         empty, or a copy of the published file when `start_from_published` (given a read-only
         connection to the published file, or None and why there is none) returns True. Written with the
-        published storage version (a copy keeps it), so that publishing is a rename. Staging files of
-        refreshes that ended more than an hour ago without publishing (failed checks, kept to be looked
-        at) are removed."""
+        published storage version (a copy keeps it), so that publishing is a rename. A build that fails
+        leaves nothing (it can never be published); staging files of refreshes that ended more than an
+        hour ago without publishing (failed checks, kept to be looked at) are removed."""
         import duckdb
 
         with self._staging_lock():
@@ -162,15 +173,25 @@ class Warehouse(dg.ConfigurableResource):
             for path in self.staging_dir.glob(f"{self.published_path.stem}.*.duckdb*"):
                 if path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
-            if start_from_published is not None:
-                self._copy_published(staging, start_from_published)
-            con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+            con = None
             try:
+                if start_from_published is not None:
+                    self._copy_published(staging, start_from_published)
+                con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
                 self._attach_cache(con)
                 yield con
                 con.execute("CHECKPOINT")
+            except BaseException:
+                # a build that failed (a full disk, an error) can never be published: nothing of it is kept
+                if con is not None:
+                    con.close()
+                    con = None
+                for path in (staging, staging.with_name(staging.name + ".wal"), self._passed_marker(run_key)):
+                    path.unlink(missing_ok=True)
+                raise
             finally:
-                con.close()
+                if con is not None:
+                    con.close()
 
     def _copy_published(self, staging: Path, decide: Callable) -> None:
         """Copy the published file to `staging` if it can be a starting point and `decide` says so. The
@@ -215,7 +236,8 @@ class Warehouse(dg.ConfigurableResource):
         from pipeline.report_cache import cached_folders
 
         try:
-            con.execute("ATTACH ? AS cache", [str(self.cache_path)])
+            # another process holding the cache (a DuckDB CLI, say) is waited for, as for the published file
+            self._wait_for_lock(self.cache_path, lambda: con.execute("ATTACH ? AS cache", [str(self.cache_path)]))
             cached_folders(con)  # reads the cache's tables: a damaged block fails here
             return
         except duckdb.Error as exc:
@@ -262,6 +284,8 @@ class Warehouse(dg.ConfigurableResource):
         mark_passed). Returns row counts per table and view, and what changed against the file it
         replaced (None when there was none). On any failure the published file is untouched.
         """
+        import duckdb
+
         from pipeline.changes import diff_warehouses
 
         published = self.published_path
@@ -278,9 +302,13 @@ class Warehouse(dg.ConfigurableResource):
                 raise PublishError(f"run {run_key}: {staging} has a write-ahead log: it was not closed cleanly "
                                    "after it was built; nothing was published")
             counts = self._audit(staging)
-            # A writer holding the published file would see it vanish under it: wait for it to go.
-            self._wait_for_no_writer(published)
-            changes = diff_warehouses(published, staging) if published.exists() else None
+            try:
+                # A writer holding the published file would see it vanish under it: wait for it to go.
+                self._wait_for_no_writer(published)
+                self._refuse_an_older_build(published, staging, run_key)
+                changes = diff_warehouses(published, staging) if published.exists() else None
+            except duckdb.Error as exc:  # not a lock (waited for above): the published file cannot be read
+                changes = [self._set_aside(published, str(exc).splitlines()[0])]
             with open(staging, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(staging, published)
@@ -294,6 +322,48 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             os.close(dir_fd)
         return counts, changes
+
+    def _refuse_an_older_build(self, published: Path, staging: Path, run_key: str) -> None:
+        """A PublishError when the published file was built after `staging` (build.info.built_at): a run
+        re-executed after a newer run published would roll the warehouse back. The staging file can then
+        never be published and is removed."""
+        import duckdb
+
+        if not published.exists():
+            return
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(published)])
+            con.execute("ATTACH ? AS staging (READ_ONLY)", [str(staging)])
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' "
+                           "AND schema_name = 'build' AND table_name = 'info'").fetchall()[0][0] == 0:
+                return  # published by a version that kept no record: any new build is newer
+            newer = con.execute("SELECT p.run_id, p.built_at, s.built_at FROM published.build.info p, staging.build.info s "
+                                "WHERE p.built_at > s.built_at").fetchall()
+        finally:
+            con.close()
+        if newer:
+            for path in (staging, self._passed_marker(run_key)):
+                path.unlink(missing_ok=True)
+            run_id, published_at, built_at = newer[0]
+            raise PublishError(
+                f"run {run_key} built its tables at {built_at:%Y-%m-%d %H:%M:%S} UTC, before the published warehouse "
+                f"(run {run_id}, built at {published_at:%Y-%m-%d %H:%M:%S} UTC): publishing them would roll the warehouse "
+                "back. Nothing was published and the older build was removed; start a new refresh instead of "
+                "re-executing an old run.")
+
+    def _set_aside(self, published: Path, reason: str) -> str:
+        """Move a published file that cannot be read (truncated, overwritten, a damaged block) and its WAL
+        aside, kept for inspection, so that this refresh's build (from nothing: its stamp no longer matched,
+        see _why_not_start_from) replaces it. Returns what happened, for the run's record of changes."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = published.with_name(f"{published.stem}.unreadable-{stamp}{published.suffix}")
+        os.replace(published, aside)
+        wal = published.with_name(published.name + ".wal")
+        if wal.exists():
+            os.replace(wal, aside.with_name(aside.name + ".wal"))
+        return (f"the previous published file could not be read ({reason}); it was moved to {aside} for inspection "
+                "and replaced by this build")
 
     def _audit(self, path: Path) -> dict[str, int]:
         """The file opens read-only, holds every table and view, with reports and figures in it."""

@@ -167,7 +167,8 @@ def _add_cyber_only_report(raw: Path) -> str:
 
 
 def project_copy(tmp_path: Path) -> tuple[Path, dict]:
-    """A copy of the project (code, raw/, pyproject.toml) and the environment that runs `dagster dev` on it."""
+    """A copy of the project (pipeline/, raw/, pyproject.toml) and the environment of a process that runs
+    it against a Dagster home configured as the project's."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))

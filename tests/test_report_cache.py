@@ -165,14 +165,14 @@ def test_hidden_files_and_files_that_vanish_do_not_break_the_digest(seed_dir, mo
     before = report_cache.folder_digest(seed_dir)
     (seed_dir / ".figures.toml.swp").write_bytes(b"an editor's swap file")
     assert report_cache.folder_digest(seed_dir) == before
-    real_open = open
+    real_open = os.open
 
     def vanishing(path, *args, **kwargs):
         if str(path).endswith("figures.toml"):
             raise FileNotFoundError(path)
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", vanishing)
+    monkeypatch.setattr(os, "open", vanishing)
     unreadable = report_cache.folder_digest(seed_dir)
     assert unreadable != before and unreadable != report_cache.folder_digest(seed_dir)
 

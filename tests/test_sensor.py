@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,9 +69,10 @@ def test_first_evaluation_requests_a_run_and_records_every_seed_file(instance, r
     assert set(cursor["files"]) == expected
     for name in SEED_FILES:
         path = seed_dir / name
-        size, mtime_ns, digest = cursor["files"][f"{SEED_ID}/{name}"]
+        size, mtime_ns, digest, _, inode = cursor["files"][f"{SEED_ID}/{name}"]
         assert size == path.stat().st_size
         assert mtime_ns == path.stat().st_mtime_ns
+        assert inode == path.stat().st_ino
         assert digest == sha16(path)
     assert result.run_key == f"raw-1-{cursor['digest'][:16]}"
 
@@ -140,7 +142,7 @@ def test_touched_but_identical_file_is_skipped_and_its_mtime_remembered(instance
     data = evaluate(instance, raw_dir, first.cursor)
     assert_skipped(data)
     cursor = json.loads(data.cursor)
-    assert cursor["files"][rel] == [old_entry[0], new_mtime_ns, old_entry[2]]
+    assert cursor["files"][rel][:3] == [old_entry[0], new_mtime_ns, old_entry[2]]
     old_cursor = json.loads(first.cursor)
     assert cursor["generation"] == old_cursor["generation"]
     assert cursor["digest"] == old_cursor["digest"]
@@ -150,7 +152,9 @@ def test_touched_but_identical_file_is_skipped_and_its_mtime_remembered(instance
     }
     # the next tick sees the new mtime as known
     assert_skipped(evaluate(instance, raw_dir, data.cursor))
-    assert scan_raw(raw_dir, {rel: [old_entry[0], new_mtime_ns, "f" * 16]})[rel][2] == "f" * 16
+    info = path.stat()
+    known = {rel: [old_entry[0], new_mtime_ns, "f" * 16, info.st_ctime_ns, info.st_ino]}
+    assert scan_raw(raw_dir, known, now=time.time() + 10)[rel][2] == "f" * 16
 
 
 def test_reverting_a_change_requests_a_run_with_a_new_run_key(instance, raw_dir, seed_dir):
@@ -203,8 +207,8 @@ def test_hidden_files_and_folders_are_ignored(instance, raw_dir, hidden):
     assert json.loads(data.cursor) == json.loads(first.cursor)
 
 
-def test_scan_raw_rehashes_only_files_whose_size_or_mtime_changed(raw_dir, seed_dir):
-    fresh = scan_raw(raw_dir, {})
+def test_scan_raw_rehashes_only_files_whose_size_or_times_changed(raw_dir, seed_dir):
+    fresh = scan_raw(raw_dir, {}, now=time.time() + 10)
     report_rel = f"{SEED_ID}/report.toml"
     figures_rel = f"{SEED_ID}/figures.toml"
     report_stat = (seed_dir / "report.toml").stat()
@@ -212,15 +216,16 @@ def test_scan_raw_rehashes_only_files_whose_size_or_mtime_changed(raw_dir, seed_
     fake = "0123456789abcdef"
     previous = {
         # right size and mtime, fake hash: must be kept without reading the file
-        report_rel: [report_stat.st_size, report_stat.st_mtime_ns, fake],
+        report_rel: [report_stat.st_size, report_stat.st_mtime_ns, fake, report_stat.st_ctime_ns, report_stat.st_ino],
         # right size, wrong mtime, fake hash: must be re-hashed
-        figures_rel: [figures_stat.st_size, figures_stat.st_mtime_ns - 1, fake],
+        figures_rel: [figures_stat.st_size, figures_stat.st_mtime_ns - 1, fake, figures_stat.st_ctime_ns,
+                      figures_stat.st_ino],
     }
 
-    state = scan_raw(raw_dir, previous)
+    state = scan_raw(raw_dir, previous, now=time.time() + 10)  # as if the files were written long before
 
-    assert state[report_rel] == [report_stat.st_size, report_stat.st_mtime_ns, fake]
-    assert state[figures_rel] == [figures_stat.st_size, figures_stat.st_mtime_ns, sha16(seed_dir / "figures.toml")]
+    assert state[report_rel] == previous[report_rel]
+    assert state[figures_rel][:3] == [figures_stat.st_size, figures_stat.st_mtime_ns, sha16(seed_dir / "figures.toml")]
     assert {k: v for k, v in state.items() if k != report_rel} == {k: v for k, v in fresh.items() if k != report_rel}
     assert fresh[report_rel][2] == sha16(seed_dir / "report.toml") != fake
 
@@ -228,7 +233,7 @@ def test_scan_raw_rehashes_only_files_whose_size_or_mtime_changed(raw_dir, seed_
 def test_old_version_cursor_counts_as_first_evaluation(instance, raw_dir):
     current = json.loads(evaluate(instance, raw_dir).cursor)
     # an old cursor's hashes are not trusted, even where size and mtime match
-    stale_files = {rel: [size, mtime_ns, "0" * 16] for rel, (size, mtime_ns, _) in current["files"].items()}
+    stale_files = {rel: [size, mtime_ns, "0" * 16, *rest] for rel, (size, mtime_ns, _, *rest) in current["files"].items()}
     old = json.dumps({**current, "v": 0, "files": stale_files})
 
     data = evaluate(instance, raw_dir, old)
