@@ -67,18 +67,18 @@ def summary(path: Path, out=sys.stdout) -> int:
     for row in results:
         by_report.setdefault(row[0], []).append(row)
     if total_reports > failing_reports:
-        print(f"\n{total_reports - failing_reports} report(s) pass every check", file=out)
+        print(f"\n{total_reports - failing_reports} report(s) fail no check", file=out)
     for report_id, published_on in shown:
         print(f"\nreport {report_id} (published {published_on})", file=out)
         mine = by_report[report_id]
         for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
-            failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and not r[4]]
+            failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and r[4] is False]
             names = ", ".join(r[1] for r in failed)
             print(f"  reconciliation on its {label}: "
                   + (f"{len(failed)} warning(s): {names}" if failed else "no warnings"), file=out)
             for _, check_name, severity, _, _, message in failed:
                 print(f"    [{severity}] {check_name}: {message}", file=out)
-        other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and not r[4]]
+        other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and r[4] is False]
         for _, check_name, severity, _, _, message in other:
             print(f"  [{severity}] {check_name}: {message}", file=out)
         n, cited, inferred = corrections.get(report_id, (0, 0, 0))

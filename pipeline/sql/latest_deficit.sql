@@ -18,7 +18,10 @@ SELECT d.period_start,
        d.report_id,
        r.published_on,
        r.publisher,
-       r.series
+       r.series,
+       d.legal_figure_id,
+       d.after_figure_id,
+       d.total_figure_id
 FROM deficit AS d
 JOIN latest AS l ON l.report_id = d.report_id
 JOIN reports AS r ON r.report_id = d.report_id
