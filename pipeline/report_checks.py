@@ -238,7 +238,23 @@ def _span(figure: Record) -> str:
 def _income(figures: list[Record], topic: str) -> list[Record]:
     """The figures of `topic` that are income over their period: rates, events, counts and shares are never
     summed with or compared to income (a figure without a measure is income, as its topic's default)."""
-    return [f for f in figures if f["topic"] == topic and f.get("measure", v.INCOME) == v.INCOME]
+    return _by_topic(figures)[topic]
+
+
+# Every check of a report asks for its totals and channels: they are sorted out once per list of figures.
+# The list is kept with its result, so its id cannot be reused by another list while the entry is alive.
+_sorted: list = [None, {}]
+
+
+def _by_topic(figures: list[Record]) -> dict[str, list[Record]]:
+    if _sorted[0] is not figures:
+        topics: dict[str, list[Record]] = {"total": [], "channel": [], "trade": []}
+        for f in figures:
+            topic = f["topic"]
+            if topic == "trade" or (topic in topics and f.get("measure", v.INCOME) == v.INCOME):
+                topics[topic].append(f)
+        _sorted[:] = [figures, topics]
+    return _sorted[1]
 
 
 def _inherited(figure: Record) -> bool:
@@ -251,8 +267,8 @@ def _inherited(figure: Record) -> bool:
 # approximate figure ("nearly", "about") is the value itself, within the tolerance of the comparison.
 
 def _bound(figure: Record) -> str | None:
-    qualifier = figure.get("qualifier")
-    return None if qualifier is None or _missing(qualifier) else v.QUALIFIER_BOUNDS.get(qualifier)
+    # a missing qualifier (None, NaN, pandas.NA) is no key of the dict
+    return v.QUALIFIER_BOUNDS.get(figure.get("qualifier"))
 
 
 def _low(figure: Record, column: str) -> float:
@@ -314,6 +330,8 @@ def _beside(channels: list[Record]) -> tuple[list[Record], list[str]]:
     kept first. A figure for a sub-period of a kept figure of the same channel is part of it ("$1.2 billion
     came in 2023 alone"), the same period stated again is a repeat, and a partial overlap would count the
     shared days twice: those are named and left out of the sum."""
+    if len({c["subject"] for c in channels}) == len(channels):
+        return channels, []  # one figure per channel: nothing to leave out
     kept: list[Record] = []
     left: list[str] = []
     order = sorted(range(len(channels)), key=lambda i: (
@@ -387,10 +405,13 @@ def channels_within_total(report: Record, figures: list[Record], basis: str) -> 
         stated = float(total[column])
         span = _span(total)
         placed, outside, unplaced = [], [], []
+        assumed = set()
         for c in channels:
             how = _place(c, total, periods)
             if how:
                 placed.append(c)
+                if how == "assumed":
+                    assumed.add(c["figure_id"])
             else:
                 (unplaced if _inherited(c) else outside).append(c)
         summed_channels, repeats = _beside(placed)
@@ -407,7 +428,7 @@ def channels_within_total(report: Record, figures: list[Record], basis: str) -> 
         least = float(sum(_low(c, column) for c in summed_channels))
         listed = ", ".join(f"{c['subject']} {usd(c[column])}" + (
             " (states no period: taken as the total's, the only period of a total the report states)"
-            if _place(c, total, periods) == "assumed" else "") for c in summed_channels)
+            if c["figure_id"] in assumed else "") for c in summed_channels)
         upper = [c for c in summed_channels if _bound(c) == v.UPPER_BOUND]
         at_least = (f" (at least {usd(least)}: {', '.join(_bounded(c, column) for c in upper)} "
                     "counted from 0)") if upper else ""
@@ -449,27 +470,35 @@ def no_channel_exceeds_total(report: Record, figures: list[Record], basis: str) 
         for channel in channels:
             if _place(channel, total, periods):
                 placed_anywhere.add(channel["figure_id"])
-                pairs.append((channel, [total], "", f"the stated total {usd(total[column])}"))
+                pairs.append((channel, [total]))
     for channel in channels:
         parts = None if channel["figure_id"] in placed_anywhere else _partition(channel, totals)
         if parts is not None:
             placed_anywhere.add(channel["figure_id"])
-            covering = " + ".join(f"{usd(t[column])} ({_span(t)})" for t in parts)
-            pairs.append((channel, parts, f" ({_span(channel)})", f"the totals that cover its period together, "
-                                                                  f"{covering} = {usd(sum(t[column] for t in parts))}"))
+            pairs.append((channel, parts))
+
+    def described(channel: Record, against: list[Record]) -> tuple[str, str]:
+        if len(against) == 1:
+            return "", f"the stated total {usd(against[0][column])}"
+        covering = " + ".join(f"{usd(t[column])} ({_span(t)})" for t in against)
+        return f" ({_span(channel)})", (f"the totals that cover its period together, {covering} = "
+                                        f"{usd(sum(t[column] for t in against))}")
+
     over, bounded, compared = [], [], 0
-    for channel, against, where, described in pairs:
-        stated = float(sum(t[column] for t in against))
+    for channel, against in pairs:
         amount = channel[column]
-        bounds = [b for b in (*(_bounded(t, column) for t in against if _high(t, column) == math.inf),
-                              _bounded(channel, column) if _bound(channel) == v.UPPER_BOUND else "") if b]
+        bounds = [_bounded(f, column) for f in (*against, channel)
+                  if _bound(f) == (v.UPPER_BOUND if f is channel else v.LOWER_BOUND)]
         if bounds:
-            bounded.append(f"{channel['subject']} {usd(amount)} against {described} ({', '.join(bounds)})")
+            bounded.append(f"{channel['subject']} {usd(amount)} against {described(channel, against)[1]} "
+                           f"({', '.join(bounds)})")
             continue
         compared += 1
+        stated = float(sum(t[column] for t in against))
         if amount > stated * (1 + TOLERANCE):
             hint = diagnose(amount, stated)
-            over.append(f"{channel['subject']} {usd(amount)}{where} exceeds {described} "
+            where, what = described(channel, against)
+            over.append(f"{channel['subject']} {usd(amount)}{where} exceeds {what} "
                         f"({_times(amount, stated)})" + (f", {hint}" if hint else ""))
     skipped = f"; not compared, a bound allows it: {'; '.join(bounded)}" if bounded else ""
     if over:
@@ -536,13 +565,12 @@ def totals_consistent(report: Record, figures: list[Record], basis: str) -> Verd
 
 def _deficit_pairs(figures: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
     legal, after = [], []
-    for f in figures:
-        if f["topic"] == "trade":
-            subject = f["subject"]
-            if subject == v.LEGAL_TRADE_DEFICIT:
-                legal.append(f)
-            elif subject == v.DEFICIT_AFTER_ILLICIT:
-                after.append(f)
+    for f in _by_topic(figures)["trade"]:
+        subject = f["subject"]
+        if subject == v.LEGAL_TRADE_DEFICIT:
+            legal.append(f)
+        elif subject == v.DEFICIT_AFTER_ILLICIT:
+            after.append(f)
     return legal, after, _income(figures, "total")
 
 
@@ -628,7 +656,7 @@ def _value(figure: Record, column: str) -> object:
 def one_value_per_period(report: Record, figures: list[Record], basis: str) -> Verdict:
     column = _amount_column(basis)
     things: dict[tuple, list[Record]] = {}
-    for f in _income(figures, "channel") + [f for f in figures if f["topic"] == "trade"]:
+    for f in _income(figures, "channel") + _by_topic(figures)["trade"]:
         things.setdefault((f["topic"], f["subject"], f["period_start"], f["period_end"]), []).append(f)
     if not things:
         return None, "not compared: the report states no channel income or trade deficit"
