@@ -264,7 +264,7 @@ def test_a_table_check_on_some_rows_finds_duplicates_across_all_rows(staging):
     problems, validated = validate_table(staging, "latest_copy", model, _rows_written_for(staging, "zz-another-report",
                                                                                           "channels"))
     assert validated == 1
-    assert [p.field for p in problems] == ["channel, period_start, period_end"], problems
+    assert [p.field for p in problems] == ["channel, period_start, period_end, figure_id"], problems
     assert "2 rows with channel='cyber'" in problems[0].found
 
 
