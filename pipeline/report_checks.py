@@ -123,7 +123,7 @@ def quotes_found(report: Record, figures: list[Record], basis: str = AS_PUBLISHE
 def corrections_documented(report: Record, figures: list[Record], basis: str = AS_PUBLISHED) -> Verdict:
     corrected = [f for f in figures if f["corrected"]]
     if not corrected:
-        return True, "no corrections: every best estimate is the published value"
+        return None, "not compared: no corrections, every best estimate is the published value"
     cited = sum(1 for f in corrected if f["correction_basis"] == "cited")
     evidenced = sum(1 for f in corrected if not _missing(f["correction_evidence_quote"]))
     return True, (f"{len(corrected)} correction(s), {cited} cited (publisher, title, date and url given) and "
@@ -153,8 +153,10 @@ def periods_within_report(report: Record, figures: list[Record], basis: str = AS
 def channel_names_known(report: Record, figures: list[Record], basis: str = AS_PUBLISHED) -> Verdict:
     channels = sorted({f["subject"] for f in figures if f["topic"] == "channel"})
     new = [c for c in channels if c not in v.KNOWN_CHANNELS]
+    if not channels:
+        return None, "not compared: the report states no channel"
     if not new:
-        return True, f"channels {', '.join(channels) or '(none)'} are all contract channel names"
+        return True, f"channels {', '.join(channels)} are all contract channel names"
     return False, (f"new channel name(s) {', '.join(new)} (known: {', '.join(v.KNOWN_CHANNELS)}): published under "
                    "their own name; if one is a misspelling of a known channel, fix figures.toml")
 

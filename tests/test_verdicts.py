@@ -405,6 +405,14 @@ def test_a_correction_equal_to_the_published_value_is_named(raw_dir: Path, seed_
     assert message.startswith("1 of 8 correction(s) leave the value as published: arms-kn-24-missiles (9)")
 
 
+def test_checks_with_nothing_to_look_at_are_not_compared() -> None:
+    """No channel to name, no correction to document: nothing was verified, so nothing passed."""
+    figures = _frame(_total(6.3e9))
+    assert rc.channel_names_known(REPORT, figures) == (None, "not compared: the report states no channel")
+    assert rc.corrections_documented(REPORT, figures) == (
+        None, "not compared: no corrections, every best estimate is the published value")
+
+
 def test_the_seed_corrections_all_change_their_values(raw_dir: Path) -> None:
     assert _checks(raw_dir)[("corrections_change_values", AS_PUBLISHED)] == (
         True, "passed", "each of 7 correction(s) changes its figure's value")
