@@ -47,6 +47,7 @@ def summary(path: Path, out=sys.stdout) -> int:
         total_reports = con.execute("SELECT count(*) FROM reports").fetchall()[0][0]
         failed_total, failing_reports = con.execute(
             "SELECT count(*), count(DISTINCT report_id) FROM validation_results WHERE NOT passed").fetchall()[0]
+        not_compared = con.execute("SELECT count(*) FROM validation_results WHERE status = 'not_compared'").fetchone()[0]
         # only what is printed: the first SHOW_REPORTS reports with a check that did not pass, by date
         con.execute("CREATE TEMP TABLE shown AS SELECT report_id, published_on FROM reports WHERE report_id IN "
                     "(SELECT report_id FROM validation_results WHERE NOT passed) "
@@ -87,6 +88,7 @@ def summary(path: Path, out=sys.stdout) -> int:
     if failing_reports > len(shown):
         print(f"\n... and {failing_reports - len(shown)} more report(s) with checks that did not pass", file=out)
     print(f"\n{failed_total} check row(s) did not pass; all are in validation_results (where not passed)", file=out)
+    print(f"{not_compared} check row(s) had nothing to compare (where status = 'not_compared')", file=out)
     return 0
 
 
