@@ -51,6 +51,7 @@ def summary(path: Path, out=sys.stdout) -> int:
         total_reports = con.execute("SELECT count(*) FROM reports").fetchall()[0][0]
         failed_total, failing_reports = con.execute(
             "SELECT count(*), count(DISTINCT report_id) FROM validation_results WHERE NOT passed").fetchall()[0]
+        not_compared = con.execute("SELECT count(*) FROM validation_results WHERE status = 'not_compared'").fetchone()[0]
         # only what is printed: the first SHOW_REPORTS reports with a check that did not pass, by date
         con.execute("CREATE TEMP TABLE shown AS SELECT report_id, published_on FROM reports WHERE report_id IN "
                     "(SELECT report_id FROM validation_results WHERE NOT passed) "
@@ -71,18 +72,18 @@ def summary(path: Path, out=sys.stdout) -> int:
     for row in results:
         by_report.setdefault(row[0], []).append(row)
     if total_reports > failing_reports:
-        print(f"\n{total_reports - failing_reports} report(s) pass every check", file=out)
+        print(f"\n{total_reports - failing_reports} report(s) fail no check", file=out)
     for report_id, published_on in shown:
         print(f"\nreport {report_id} (published {published_on})", file=out)
         mine = by_report[report_id]
         for basis, label in ((AS_PUBLISHED, "as-published values"), (BEST_ESTIMATE, "best estimates")):
-            failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and not r[4]]
+            failed = [r for r in mine if r[1] in RECONCILIATION_CHECKS and r[3] == basis and r[4] is False]
             names = ", ".join(r[1] for r in failed)
             print(f"  reconciliation on its {label}: "
                   + (f"{len(failed)} warning(s): {names}" if failed else "no warnings"), file=out)
             for _, check_name, severity, _, _, message in failed:
                 print(f"    [{severity}] {check_name}: {message}", file=out)
-        other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and not r[4]]
+        other = [r for r in mine if r[1] not in RECONCILIATION_CHECKS and r[4] is False]
         for _, check_name, severity, basis, _, message in other:
             on = f" (on the {basis.replace('_', ' ')} values)" if check_name in TWO_BASES else ""
             print(f"  [{severity}] {check_name}{on}: {message}", file=out)
@@ -92,6 +93,7 @@ def summary(path: Path, out=sys.stdout) -> int:
     if failing_reports > len(shown):
         print(f"\n... and {failing_reports - len(shown)} more report(s) with checks that did not pass", file=out)
     print(f"\n{failed_total} check row(s) did not pass; all are in validation_results (where not passed)", file=out)
+    print(f"{not_compared} check row(s) had nothing to compare (where status = 'not_compared')", file=out)
     return 0
 
 

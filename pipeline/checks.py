@@ -4,7 +4,11 @@
   DuckDB passes its pandera model. A failure stops `published_warehouse`, so the last good file
   stays published (write, audit, publish).
 - one check per entry of `pipeline.report_checks.REPORT_CHECKS`, on `validation_results`: passes
-  when that check passed for every report; a warn check that fails is published, not blocking.
+  when that check failed on no report; a warn check that fails is published, not blocking. A Dagster
+  check result is passed or failed, nothing else, and "not compared" is not a failure (a red check for
+  a report that states no total would be a false alarm), so a check that compared nothing on any
+  report is passed=True with metadata status=not_compared and a description that says "not compared";
+  the metadata counts the reports passed, failed and not compared.
 - `contract_satisfied` and `opens_in_duckdb_cli` on `published_warehouse`: the file analysts open
   has every contract name and is readable by the DuckDB CLI that analysts use.
 
@@ -22,7 +26,7 @@ import dagster as dg
 
 from pipeline.column_schemas import model_name
 from pipeline.cross_checks import CROSS_REPORT_CHECKS
-from pipeline.report_checks import REPORT_CHECKS, ReportCheck
+from pipeline.report_checks import FAILED, NOT_COMPARED, PASSED, REPORT_CHECKS, ReportCheck
 from pipeline.warehouse import PUBLISHED
 
 # The names ../shared/warehouse-contract.md fixes; never rename or drop one.
@@ -148,23 +152,31 @@ def schema_check_results(con, models: dict, rows_to_validate=lambda table: None,
 
 def report_check_results(con) -> list[dg.AssetCheckResult]:
     """One result per report check and value basis, from validation_results in `con`."""
-    summary = {(name, basis): (checked, failed, messages) for name, basis, checked, failed, messages in con.execute(
-        "SELECT check_name, value_basis, count(*), count(*) FILTER (NOT passed), "
-        "list('- **' || report_id || '**: ' || message ORDER BY report_id) FILTER (NOT passed)[:200] "
+    summary = {(name, basis): rest for name, basis, *rest in con.execute(
+        "SELECT check_name, value_basis, count(*), count(*) FILTER (status = 'failed'), "
+        "count(*) FILTER (status = 'not_compared'), "
+        "list('- **' || report_id || '**: ' || message ORDER BY report_id) FILTER (status = 'failed')[:200] "
         "FROM validation_results GROUP BY ALL").fetchall()}
     results = []
     for check in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS):
         severity = dg.AssetCheckSeverity.ERROR if check.severity == "error" else dg.AssetCheckSeverity.WARN
         for basis in check.bases:
-            checked, failed, messages = summary.get((check.name, basis), (0, 0, None))
+            checked, failed, not_compared, messages = summary.get((check.name, basis), (0, 0, 0, None))
+            passed = checked - failed - not_compared
+            outcome = FAILED if failed else PASSED if passed else NOT_COMPARED
             results.append(dg.AssetCheckResult(
                 asset_key="validation_results", check_name=report_check_name(check, basis), passed=not failed,
                 severity=severity,
+                description=(f"not compared: nothing to compare on any of {checked} report(s)" if outcome == NOT_COMPARED
+                             else f"{failed} failed, {passed} passed, {not_compared} not compared of {checked} report(s)"),
                 metadata={
                     "value_basis": basis,
+                    "status": outcome,
                     "reports_checked": checked,
+                    "passed": passed,
                     "failed": failed,
-                    "messages": dg.MetadataValue.md("\n".join(messages or []) or "every report passed"),
+                    "not_compared": not_compared,
+                    "messages": dg.MetadataValue.md("\n".join(messages or []) or "no report failed"),
                 }))
     return results
 

@@ -19,6 +19,7 @@ from collections import defaultdict
 
 from pipeline import vocabulary as v
 from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, BOTH, ReportCheck, usd
+from pipeline.report_checks import status as _status
 
 SOURCES_AGREE = "sources_agree"
 DISTINCT_DOCUMENTS = "distinct_documents"
@@ -133,21 +134,29 @@ def _sources_agree(summary: dict, basis: str) -> tuple[bool, str]:
                   f"{listed}{more}")
 
 
+_NOTHING_TO_COMPARE = ("not compared: no other series published before it states the same channel (or total) and "
+                       "measure for a comparable period")
+
+
 def rows(con) -> list[tuple]:
     """The cross-report rows of validation_results (report_id, check_name, severity, value_basis, passed,
-    message), computed from the tables and views in `con`."""
+    status, message), computed from the tables and views in `con`. A report that is the later report of no
+    comparison is not compared (its estimates may be compared on later reports: those rows say so)."""
     result = []
     check = CROSS_REPORT_CHECKS[0]
     cursor = con.execute(_SUMMARY)
     names = [column[0] for column in cursor.description]
+    compared = {}
     for values in cursor.fetchall():
         summary = dict(zip(names, values, strict=True))
-        for basis in check.bases:
-            passed, message = _sources_agree(summary, basis)
-            result.append((summary["report_id"], SOURCES_AGREE, check.severity, basis, passed, message))
+        compared[summary["report_id"]] = summary
     documents: dict[str, list[str]] = defaultdict(list)
     for report_id, sha in con.execute("SELECT report_id, source_sha256 FROM reports ORDER BY report_id").fetchall():
         documents[sha].append(report_id)
+        for basis in check.bases:
+            summary = compared.get(report_id)
+            passed, message = (None, _NOTHING_TO_COMPARE) if summary is None else _sources_agree(summary, basis)
+            result.append((report_id, SOURCES_AGREE, check.severity, basis, passed, _status(passed), message))
     for sha, report_ids in documents.items():
         for report_id in report_ids:
             others = [other for other in report_ids if other != report_id]
@@ -158,7 +167,7 @@ def rows(con) -> list[tuple]:
             else:
                 message = f"no other report folder stores this document (sha256 {sha[:12]}...)"
             result.append((report_id, DISTINCT_DOCUMENTS, CROSS_REPORT_CHECKS[1].severity, AS_PUBLISHED, not others,
-                           message))
+                           _status(not others), message))
     return result
 
 
@@ -168,8 +177,8 @@ def write_rows(con) -> None:
 
     from pipeline.frames import registered
 
-    columns = ["report_id", "check_name", "severity", "value_basis", "passed", "message"]
-    computed = pd.DataFrame(rows(con), columns=columns).astype({"passed": bool})
+    columns = ["report_id", "check_name", "severity", "value_basis", "passed", "status", "message"]
+    computed = pd.DataFrame(rows(con), columns=columns).astype({"passed": "boolean"})
     placeholders = ", ".join("?" for _ in CROSS_REPORT_CHECK_NAMES)
     con.execute("BEGIN")
     con.execute(f"DELETE FROM validation_results WHERE check_name IN ({placeholders})",

@@ -597,6 +597,8 @@ def _check_correction(entry: CorrectionEntry, figures: dict[str, FigureEntry], f
         problem("unit", _describe(entry.unit), f"a unit of the same kind as the figure's '{figure.unit}'")
     if entry.value < 0:
         problem("value", _describe(entry.value), "a value >= 0 (not negative)")
+    elif entry.value == 0 and figure.topic in v.POSITIVE_TOPICS:  # as a published 0 is refused (FigureSchema)
+        problem("value", "0", "a value above zero: zero is meaningless for a total, a channel or a count")
     if entry.unit in v.COUNT_UNITS and isinstance(entry.value, float) and not float(entry.value).is_integer():
         problem("value", _describe(entry.value), "a whole number for a count")
     if (entry.evidence_file is None) != (entry.evidence_quote is None):

@@ -325,7 +325,9 @@ class ChannelSchema(_PeriodRow):
     class Config:
         strict = True
         coerce = True
-        unique = ["report_id", "channel", "period_start", "period_end"]
+        # figure_id too: two figures of one channel and period publish both (each its own row), and the
+        # contradiction is the report's one_value_per_period warning; one figure twice is still refused
+        unique = ["report_id", "channel", "period_start", "period_end", "figure_id"]
 
 
 class ArmsSchema(_PeriodRow):
@@ -375,7 +377,9 @@ class DeficitSchema(_PeriodRow):
     class Config:
         strict = True
         coerce = True
-        unique = ["report_id", "period_start", "period_end"]
+        # one row per pair of figures: a deficit (or total) stated twice for a period gives a row per figure,
+        # and the contradiction is the report's one_value_per_period (or totals_consistent) warning
+        unique = ["report_id", "period_start", "period_end", "legal_figure_id", "after_figure_id", "total_figure_id"]
 
 
 class ValidationResultSchema(pa.DataFrameModel):
@@ -386,8 +390,20 @@ class ValidationResultSchema(pa.DataFrameModel):
     severity: Series[pd.StringDtype] = pa.Field(isin=["error", "warn"], description="error stops a refresh; warn is published.")
     value_basis: Series[pd.StringDtype] = pa.Field(
         isin=["as_published", "best_estimate"], description="Which values the check ran on.")
-    passed: Series[bool] = pa.Field(description="Whether the check passed.")
+    passed: Series[pd.BooleanDtype] = pa.Field(
+        nullable=True, description="true: compared and agreed; false: failed; NULL: nothing was compared (see status).")
+    status: Series[pd.StringDtype] = pa.Field(
+        isin=["passed", "failed", "not_compared"],
+        description="passed, failed, or not_compared (the message names what was skipped and why).")
     message: Series[pd.StringDtype] = pa.Field(description="What was checked and, if it failed, what was wrong.")
+
+    @pa.dataframe_check(description="status is passed when passed is true, failed when false, not_compared when NULL")
+    @_passing_as_one
+    def status_matches_passed(cls, df: pd.DataFrame) -> Series[bool]:
+        passed = df["passed"].astype("boolean")
+        return (passed.isna() & (df["status"] == "not_compared")) | (
+            passed.fillna(False) & (df["status"] == "passed")) | (
+            (~passed).fillna(False) & (df["status"] == "failed"))
 
     class Config:
         strict = True
@@ -451,11 +467,14 @@ class LatestDeficitSchema(_Latest):
     reported_illicit_income_usd: Series[float] = pa.Field(nullable=True, ge=0, description="The report's total.")
     legal_trade_deficit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
     deficit_after_illicit_usd_as_published: Series[float] = pa.Field(ge=0, description="As the report states it.")
+    legal_figure_id: Series[pd.StringDtype] = pa.Field(description="Figure the legal-trade deficit comes from.")
+    after_figure_id: Series[pd.StringDtype] = pa.Field(description="Figure the deficit after illicit income comes from.")
+    total_figure_id: Series[pd.StringDtype] = pa.Field(nullable=True, description="Figure the headline total comes from.")
 
     class Config:
         strict = True
         coerce = True
-        unique = ["report_id", "period_start", "period_end"]
+        unique = ["report_id", "period_start", "period_end", "legal_figure_id", "after_figure_id", "total_figure_id"]
 
 
 class ReportChangeSchema(pa.DataFrameModel):

@@ -89,10 +89,21 @@ def find_problem(exc: RawReportError, *, folder: str, file: str, field: str | No
                 f"found~{found!r} expected~{expected!r} in:\n{message}")
 
 
-def break_the_channels_grain(seed_dir: Path) -> None:
-    """Add a second figure for the cyber channel and the same period (another id): the figures schema
-    accepts it, the channels table's grain (one row per report, channel and period) does not."""
+def repeat_figure(seed_dir: Path, figure_id: str, next_id: str) -> None:
+    """Add a copy of figure `figure_id` (the block up to figure `next_id`) under the id `<figure_id>-again`."""
     figures = seed_dir / "figures.toml"
     text = figures.read_text()
-    block = text[text.index('[[figure]]\nid = "cyber-income"'):text.index('[[figure]]\nid = "coal-smuggling-income"')]
-    figures.write_text(text + "\n" + block.replace('id = "cyber-income"', 'id = "cyber-income-again"'))
+    block = text[text.index(f'[[figure]]\nid = "{figure_id}"'):text.index(f'[[figure]]\nid = "{next_id}"')]
+    figures.write_text(text + "\n" + block.replace(f'id = "{figure_id}"', f'id = "{figure_id}-again"'))
+
+
+def break_the_channels_grain(seed_dir: Path) -> None:
+    """Add a second figure for the cyber channel and the same period (another id): the figures schema
+    accepts it, and so does the channels table (one row per figure): one_value_per_period names it."""
+    repeat_figure(seed_dir, "cyber-income", "coal-smuggling-income")
+
+
+def break_the_arms_grain(seed_dir: Path) -> None:
+    """Add a second figure for the 152mm shells and the same period (another id): the figures schema
+    accepts it, the arms table's grain (one row per report, item and period) does not."""
+    repeat_figure(seed_dir, "arms-152mm-shells", "arms-122mm-shells")

@@ -26,6 +26,8 @@ def test_refresh_publishes_prints_a_summary_and_records_the_run(raw_dir, warehou
     assert "reconciliation on its best estimates: no warnings" in out.stdout
     assert "[warn] deficit_identity: 62.8e9 implied (82.5e9 - 19.7e9) vs 6.3e9 stated: off by a factor of 10" in out.stdout
     assert "[warn] figure_periods_within_report: 5 figure(s)" in out.stdout
+    # totals_consistent on both bases: the seed states one total
+    assert "4 check row(s) had nothing to compare (where status = 'not_compared')" in out.stdout
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         runs = instance.get_runs()
         assert [(r.job_name, r.status) for r in runs] == [("refresh_warehouse", dg.DagsterRunStatus.SUCCESS)]

@@ -94,6 +94,11 @@ def test_asset_checks():
         "validation_results:sources_agree_as_published",
         "validation_results:sources_agree_best_estimate",
         "validation_results:distinct_documents",
+        "validation_results:totals_consistent_as_published",
+        "validation_results:totals_consistent_best_estimate",
+        "validation_results:one_value_per_period_as_published",
+        "validation_results:one_value_per_period_best_estimate",
+        "validation_results:corrections_change_values",
         "published_warehouse:contract_satisfied",
         "published_warehouse:opens_in_duckdb_cli",
     }

@@ -14,7 +14,7 @@ import pytest
 from pipeline.checks import CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
-from .helpers import ALL_ASSETS, break_the_channels_grain, build, failure_message, rows
+from .helpers import ALL_ASSETS, break_the_arms_grain, build, failure_message, rows
 
 D = dt.date
 
@@ -156,19 +156,19 @@ def test_a_broken_report_publishes_nothing_and_names_the_figure(raw_dir, seed_di
 
 
 def test_a_failing_blocking_table_check_stops_publishing(raw_dir, seed_dir, warehouse_path):
-    """Two figures for the same channel and period pass the figures schema (distinct ids) but break
-    the channels table's grain: its blocking check fails and the published file stays as it was."""
+    """Two figures for the same arms item and period pass the figures schema (distinct ids) but break
+    the arms table's grain: its blocking check fails and the published file stays as it was."""
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
-    break_the_channels_grain(seed_dir)
+    break_the_arms_grain(seed_dir)
 
     result = build(raw_dir, warehouse_path)
 
     evaluations = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
-    assert evaluations["channels_matches_schema"].passed is False
-    assert "cyber" in str(evaluations["channels_matches_schema"].metadata["details"].value)
+    assert evaluations["arms_matches_schema"].passed is False
+    assert "152mm_artillery_shell" in str(evaluations["arms_matches_schema"].metadata["details"].value)
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "channels" in materialized and "published_warehouse" not in materialized
+    assert "arms" in materialized and "published_warehouse" not in materialized
     assert warehouse_path.read_bytes() == before
 
 

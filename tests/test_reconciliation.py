@@ -51,9 +51,10 @@ def test_seed_has_one_row_per_check_and_basis(seed_results: pd.DataFrame) -> Non
     assert len(pairs) == len(set(pairs)) == len(declared)
     assert set(pairs) == declared
     assert set(seed_results["report_id"]) == {SEED_ID}
-    # the three reconciliation checks run on both bases, and nothing else does
+    # the reconciliation checks run on both bases, and nothing else does
     both = {name for name, basis in declared if basis == BEST_ESTIMATE}
-    assert both == {"channels_within_total", "no_channel_exceeds_total", "deficit_identity"}
+    assert both == {"channels_within_total", "no_channel_exceeds_total", "deficit_identity", "totals_consistent",
+                    "one_value_per_period"}
     severity = {c.name: c.severity for c in REPORT_CHECKS}
     assert all(seed_results["severity"] == seed_results["check_name"].map(severity))
 
@@ -154,17 +155,18 @@ def _channel(subject: str, amount: float, best: float | None = None, period: tup
 
 @pytest.mark.parametrize("check", [channels_within_total, no_channel_exceeds_total])
 @pytest.mark.parametrize("basis", [AS_PUBLISHED, BEST_ESTIMATE])
-def test_no_total_is_not_applicable(check, basis: str) -> None:
+def test_no_total_is_not_compared_and_names_the_channels(check, basis: str) -> None:
     figures = _frame(_channel("cyber", 13.5e9), _channel("coal_smuggling", 21.5e9))
     passed, message = check(REPORT, figures, basis)
-    assert passed is True
-    assert "not applicable" in message
+    assert passed is None
+    assert message == ("not compared: the report states no total (channels not compared: "
+                       "cyber 13.5e9 (2017-01-01..2023-12-31), coal_smuggling 21.5e9 (2017-01-01..2023-12-31))")
 
 
-def test_deficit_identity_without_deficit_is_not_applicable() -> None:
+def test_deficit_identity_without_deficit_is_not_compared() -> None:
     passed, message = deficit_identity(REPORT, _frame(_total(6.3e9), _channel("cyber", 1e9)), AS_PUBLISHED)
-    assert passed is True
-    assert "not applicable" in message
+    assert passed is None
+    assert message == "not compared: the report states no legal-trade deficit"
 
 
 def test_channels_summing_to_exactly_the_total_pass() -> None:
@@ -214,12 +216,14 @@ def test_channels_outside_the_totals_period_are_not_summed() -> None:
                                                                                       period=OTHER))
     for basis in (AS_PUBLISHED, BEST_ESTIMATE):
         passed, message = channels_within_total(REPORT, figures, basis)
-        assert passed is True, message
+        assert passed is None, message
         assert "channels sum to" not in message
-        assert "no channel lies inside the total's period 2017-01-01..2023-12-31" in message
+        assert message == ("not compared: no channel lies inside the total's period 2017-01-01..2023-12-31 "
+                           "(not summed, outside that period: cyber, coal_smuggling)")
         passed, message = no_channel_exceeds_total(REPORT, figures, basis)
-        assert passed is True, message
-        assert "cyber" not in message and "coal_smuggling" not in message
+        assert passed is None, message
+        assert message.startswith("not compared: no channel lies inside a total's period (cyber ")
+        assert "coal_smuggling" in message
 
 
 def test_a_channel_outside_the_period_is_named_as_not_summed() -> None:
@@ -238,8 +242,8 @@ def _deficit(legal: float, after: float, period: tuple[str, str] = PERIOD) -> li
 def test_deficit_without_a_total_of_the_same_period_is_not_compared() -> None:
     figures = _frame(*_deficit(82.5e9, 19.7e9), _total(6.3e9, period=OTHER))
     passed, message = deficit_identity(REPORT, figures, AS_PUBLISHED)
-    assert passed is True
-    assert "62.8e9 implied (82.5e9 - 19.7e9); no total stated for 2017-01-01..2023-12-31 to compare" in message
+    assert passed is None
+    assert "not compared: 62.8e9 implied (82.5e9 - 19.7e9); no total stated for 2017-01-01..2023-12-31 to compare" in message
 
 
 def test_deficit_identity_fails_beyond_tolerance_without_a_power_of_ten() -> None:
@@ -259,8 +263,8 @@ def test_deficit_identity_agrees_within_tolerance() -> None:
 def test_deficit_without_its_pair_is_reported_not_failed() -> None:
     figures = _frame(_fig("legal", "trade", "legal_trade_deficit", 82.5e9), _total(6.3e9))
     passed, message = deficit_identity(REPORT, figures, AS_PUBLISHED)
-    assert passed is True
-    assert message == "no deficit after illicit income for 2017-01-01..2023-12-31"
+    assert passed is None
+    assert message == "not compared: no deficit after illicit income for 2017-01-01..2023-12-31"
 
 
 @pytest.mark.parametrize(("found", "stated", "expected"), [

@@ -18,7 +18,7 @@ from pipeline.validation import validate_table
 from pipeline.warehouse import PUBLISHED
 
 from .conftest import SEED_ID
-from .helpers import break_the_channels_grain, build
+from .helpers import break_the_arms_grain, build
 
 
 def _raw_metadata(result) -> dict:
@@ -149,7 +149,7 @@ def test_a_staging_file_that_failed_its_checks_is_never_published(raw_dir, seed_
 
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
-    break_the_channels_grain(seed_dir)
+    break_the_arms_grain(seed_dir)
     failed = build(raw_dir, warehouse_path)
     assert not failed.success
     resources = {"raw": RawReportsDir(path=str(raw_dir)), "warehouse": Warehouse(path=str(warehouse_path))}

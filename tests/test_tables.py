@@ -29,7 +29,7 @@ from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIE
 from pipeline.warehouse import _stamp as stamp
 
 from .conftest import RAW, SEED_ID
-from .helpers import ALL_ASSETS, break_the_channels_grain, edit, rows
+from .helpers import ALL_ASSETS, break_the_arms_grain, edit, rows
 
 SERIES_A = "inss-illicit-income"  # the seed's series
 SERIES_B = "other-illicit-income"
@@ -381,11 +381,11 @@ def test_an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fix
     before = published.warehouse_path.read_bytes()
     folder = add_report(published.raw_dir, "other-illicit-income-2026-09-03", series=SERIES_B, published_on="2026-09-03")
     good = (folder / "figures.toml").read_text(encoding="utf-8")
-    break_the_channels_grain(folder)
+    break_the_arms_grain(folder)
     failed = published.refresh()
     assert not failed.success
-    assert materialized(failed, "channels")["built"] == "incremental"
-    assert not checked(failed, "channels_matches_schema")[0]
+    assert materialized(failed, "arms")["built"] == "incremental"
+    assert not checked(failed, "arms_matches_schema")[0]
     assert published.warehouse_path.read_bytes() == before
 
     (folder / "figures.toml").write_text(good, encoding="utf-8")

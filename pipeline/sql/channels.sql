@@ -20,4 +20,4 @@ SELECT report_id, subject, best_amount_usd, period_start, period_end, amount_usd
        correction_basis, qualifier, figure_id
 FROM figures
 WHERE topic = 'channel' AND measure = 'income'
-ORDER BY report_id, subject, period_start, period_end;
+ORDER BY report_id, subject, period_start, period_end, figure_id;

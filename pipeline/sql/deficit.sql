@@ -46,4 +46,4 @@ LEFT JOIN figures AS total
  AND total.topic = 'total' AND total.measure = 'income'
  AND total.period_start = legal.period_start AND total.period_end = legal.period_end
 WHERE legal.topic = 'trade' AND legal.subject = 'legal_trade_deficit'
-ORDER BY legal.report_id, legal.period_start;
+ORDER BY legal.report_id, legal.period_start, legal.period_end, legal.figure_id, after_.figure_id, total.figure_id;

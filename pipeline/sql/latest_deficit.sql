@@ -23,7 +23,10 @@ SELECT d.period_start,
        r.published_on,
        r.publisher,
        r.series,
-       r.outlet
+       r.outlet,
+       d.legal_figure_id,
+       d.after_figure_id,
+       d.total_figure_id
 FROM deficit AS d
 JOIN latest AS l ON l.period_start = d.period_start AND l.period_end = d.period_end AND l.report_id = d.report_id
 JOIN reports AS r ON r.report_id = d.report_id
