@@ -9,10 +9,14 @@ Prints the score per module and in all, and every surviving mutant (`mutmut show
 folder shows its diff).
 
     python -m tests.mutation.run [GROUP ...]      groups: loader publish sql
+    python -m tests.mutation.run --report         the last run's results again
 """
 
 from __future__ import annotations
 
+import ast
+import fnmatch
+import json
 import re
 import shutil
 import subprocess
@@ -30,6 +34,14 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # variants would outnumber the mutants that matter. The messages' content is asserted by the tests
 # of bad input (they name folder, file, figure and field).
 MESSAGE_LINES = [r"expected=", r"found=", r"Error\(f?\"", r"description=", r'^\s*f?"[^"]*"\)*,?$', r'^\s*\(?f"']
+
+# Functions whose mutants are not run: they only word a message for a person, or they run while the module
+# is imported, before mutmut can switch a mutant on (so none of their mutants could ever be killed).
+SKIPPED = {
+    "raw_reports": ["_pydantic_problems", "_describe", "_quote_mismatch"],
+    "validation": ["_check_label", "_show", "_currency_hint", "_check_columns"],
+    "schemas": ["_field", "column_schema"],
+}
 
 GROUPS = {
     "loader": {
@@ -72,19 +84,39 @@ def _prepare(group: str) -> Path:
     return folder
 
 
+def patterns(group: str) -> list[str]:
+    """mutmut's names of the mutants to run: every function and method of the group's modules but the SKIPPED."""
+    found = []
+    for module in GROUPS[group]["modules"]:
+        tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name not in SKIPPED.get(module, ()):
+                found.append(f"pipeline.{module}.x_{node.name}__mutmut_*")
+            elif isinstance(node, ast.ClassDef):
+                found += [f"pipeline.{module}.x\u01c1{node.name}\u01c1{item.name}__mutmut_*" for item in node.body
+                          if isinstance(item, ast.FunctionDef)]
+    return found
+
+
 def run_mutmut(group: str, folder: Path) -> dict[str, str]:
     """{mutant name: status} of one group, mutated in its prepared folder."""
     started = time.monotonic()
     print(f"mutmut, group {group}: {', '.join(GROUPS[group]['modules'])} (progress in {folder / 'mutmut.log'})",
           flush=True)
     with open(folder / "mutmut.log", "w") as log:
-        subprocess.run([str(MUTMUT), "run"], cwd=folder, check=False, stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run([str(MUTMUT), "run", *patterns(group)], cwd=folder, check=False, stdout=log, stderr=subprocess.STDOUT)
     print(f"mutmut, group {group}: {time.monotonic() - started:.0f} s", flush=True)
+    return mutmut_results(group, folder)
+
+
+def mutmut_results(group: str, folder: Path) -> dict[str, str]:
+    """{mutant name: status} of the group's mutants that are run (SKIPPED functions' left out)."""
+    wanted = patterns(group)
     listing = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder, capture_output=True, text=True)
     statuses = {}
     for line in listing.stdout.splitlines():
         match = re.match(r"\s+(\S+): (.+)$", line)
-        if match:
+        if match and any(fnmatch.fnmatchcase(match.group(1), pattern) for pattern in wanted):
             statuses[match.group(1)] = match.group(2).strip()
     return statuses
 
@@ -118,6 +150,16 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--report"]:
+        from tests.mutation.sql_mutants import RESULTS
+
+        statuses = {}
+        for group in GROUPS:
+            if (WORK / group / "mutants").is_dir():
+                statuses.update(mutmut_results(group, WORK / group))
+        sql = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
+        report(statuses, (sql["killed"], sql["total"], sql["survivors"]) if sql else None)
+        return 0
     groups = argv or [*GROUPS, "sql"]
     started = time.monotonic()
     # every copy is made first, so that the whole run measures the code and tests as they were when it started

@@ -13,6 +13,7 @@ Dagster already, so a mutant costs its tests and not their imports.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,9 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "pipeline" / "sql"
+RESULTS = ROOT / ".mutation" / "sql-results.json"  # the last run's, for `python -m tests.mutation.run --report`
 
 # Which tests read each file's table or view (by behaviour: the numbers published in it).
-_TABLE_TESTS = ["tests/test_pipeline.py",
+_TABLE_TESTS = ["tests/test_pipeline.py", "tests/test_published_numbers.py",
                 "tests/test_silent_bugs.py::test_usd_thousand_without_a_scale_word_publishes_a_thousand_dollars_per_unit"]
 _HISTORY_TESTS = ["tests/test_history.py::test_second_edition_latest_values_and_report_changes",
                   "tests/test_history.py::test_an_edition_of_another_series_is_not_paired_with_the_seed_series",
@@ -192,6 +194,8 @@ def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = N
             else:
                 killed += 1
             print(f"[{number}/{len(found)}] {status:8} {mutant.name}", file=out, flush=True)
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps({"killed": killed, "total": len(found), "survivors": survivors}, indent=1))
         return killed, len(found), survivors
     finally:
         os.chdir(ROOT)

@@ -1,0 +1,102 @@
+"""The published deficit table from reports written for it: which figures it pairs (same report, same
+period), what it computes from them, and when it says a number is a correction. Found by mutation
+testing (docs/mutation.md): the seed report alone corrects both trade figures, so a `corrected` flag
+that needed both corrections, or a pairing across periods, published unnoticed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from .helpers import build, rows
+from .test_silent_bugs import write_report
+
+B = 1e9
+
+
+def _trade(figure_id: str, subject: str, value: float, sentence: str, period: tuple[str, str] | None = None) -> dict:
+    figure = {"id": figure_id, "topic": "trade" if subject != "illicit_income" else "total", "subject": subject,
+              "value": value, "unit": "USD billion", "value_text": f"${value:g} billion", "quote": sentence}
+    if period:
+        figure["period_start"], figure["period_end"] = (date.fromisoformat(day) for day in period)
+    return figure
+
+
+def _deficit_report(raw_dir: Path, report_id: str, *, corrected: str | None = None,
+                    total_period: tuple[str, str] | None = None, after_period: tuple[str, str] | None = None) -> None:
+    sentences = {
+        "legal": "The legal trade deficit was $80 billion.",
+        "after": "Counting illicit income the deficit was $20 billion.",
+        "total": "Illicit income was $55 billion.",
+    }
+    figures = [
+        _trade("legal", "legal_trade_deficit", 80, sentences["legal"]),
+        _trade("after", "deficit_after_illicit_income", 20, sentences["after"], after_period),
+        _trade("total", "illicit_income", 55, sentences["total"], total_period),
+    ]
+    corrections = None
+    if corrected:
+        corrections = [{"figure_id": corrected, "value": 25 if corrected == "after" else 81, "unit": "USD billion",
+                        "basis": "inferred", "reasoning": "the report's own table says so",
+                        "note": "corrected for the test"}]
+    write_report(raw_dir, figures, "Trade.\n" + "\n".join(sentences.values()) + "\n", report_id=report_id,
+                 corrections=corrections)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("deficit")
+    raw_dir, path = tmp / "raw", tmp / "warehouse" / "illicit_income.duckdb"
+    _deficit_report(raw_dir, "plain-2024-05-01")
+    _deficit_report(raw_dir, "after-corrected-2024-05-01", corrected="after")
+    _deficit_report(raw_dir, "legal-corrected-2024-05-01", corrected="legal")
+    _deficit_report(raw_dir, "total-elsewhere-2024-05-01", total_period=("2022-01-01", "2022-12-31"))
+    _deficit_report(raw_dir, "after-elsewhere-2024-05-01", after_period=("2022-01-01", "2022-12-31"))
+    result = build(raw_dir, path)
+    assert result.success
+    return path
+
+
+def _deficit(path: Path, report_id: str) -> dict:
+    con_rows = rows(path, "SELECT * FROM deficit WHERE report_id = ?", [report_id])
+    names = [r[0] for r in rows(path, "SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'deficit' ORDER BY ordinal_position")]
+    assert len(con_rows) == 1, con_rows
+    return dict(zip(names, con_rows[0], strict=True))
+
+
+def test_a_report_without_corrections_publishes_its_deficit_as_stated(warehouse):
+    row = _deficit(warehouse, "plain-2024-05-01")
+    assert (row["legal_trade_deficit_usd"], row["deficit_after_illicit_usd"]) == (80 * B, 20 * B)
+    assert row["implied_illicit_income_usd"] == pytest.approx(60 * B)
+    assert row["implied_illicit_income_usd_as_published"] == pytest.approx(60 * B)
+    assert (row["reported_illicit_income_usd"], row["reported_illicit_income_usd_as_published"]) == (55 * B, 55 * B)
+    assert row["corrected"] is False
+    assert (row["legal_figure_id"], row["after_figure_id"], row["total_figure_id"]) == ("legal", "after", "total")
+    assert (row["period_start"], row["period_end"]) == (date(2023, 1, 1), date(2023, 12, 31))
+
+
+@pytest.mark.parametrize(("report_id", "legal", "after"), [
+    ("after-corrected-2024-05-01", 80, 25),
+    ("legal-corrected-2024-05-01", 81, 20),
+])
+def test_one_corrected_trade_figure_makes_the_deficit_corrected(warehouse, report_id, legal, after):
+    row = _deficit(warehouse, report_id)
+    assert row["corrected"] is True
+    assert (row["legal_trade_deficit_usd"], row["deficit_after_illicit_usd"]) == (legal * B, after * B)
+    assert row["implied_illicit_income_usd"] == pytest.approx((legal - after) * B)
+    assert (row["legal_trade_deficit_usd_as_published"], row["deficit_after_illicit_usd_as_published"]) == (80 * B, 20 * B)
+    assert row["implied_illicit_income_usd_as_published"] == pytest.approx(60 * B)
+
+
+def test_a_total_of_another_period_is_not_compared_with_the_deficit(warehouse):
+    row = _deficit(warehouse, "total-elsewhere-2024-05-01")
+    assert row["reported_illicit_income_usd"] is None and row["reported_illicit_income_usd_as_published"] is None
+    assert row["total_figure_id"] is None and row["corrected"] is False
+
+
+def test_trade_figures_of_different_periods_make_no_deficit_row(warehouse):
+    assert rows(warehouse, "SELECT count(*) FROM deficit WHERE report_id = 'after-elsewhere-2024-05-01'") == [(0,)]
+    assert rows(warehouse, "SELECT count(*) FROM deficit") == [(4,)]
