@@ -54,6 +54,10 @@ def warehouse(tmp_path_factory) -> Path:
     _deficit_report(raw_dir, "legal-corrected-2024-05-01", corrected="legal")
     _deficit_report(raw_dir, "total-elsewhere-2024-05-01", total_period=("2022-01-01", "2022-12-31"))
     _deficit_report(raw_dir, "after-elsewhere-2024-05-01", after_period=("2022-01-01", "2022-12-31"))
+    # the same start and another end: a period that differs in one bound only is another period
+    _deficit_report(raw_dir, "total-half-year-2024-05-01", total_period=("2023-01-01", "2023-06-30"))
+    _deficit_report(raw_dir, "after-half-year-2024-05-01", after_period=("2023-01-01", "2023-06-30"))
+    _deficit_report(raw_dir, "after-late-half-2024-05-01", after_period=("2023-07-01", "2023-12-31"))
     result = build(raw_dir, path)
     assert result.success
     return path
@@ -91,12 +95,16 @@ def test_one_corrected_trade_figure_makes_the_deficit_corrected(warehouse, repor
     assert row["implied_illicit_income_usd_as_published"] == pytest.approx(60 * B)
 
 
-def test_a_total_of_another_period_is_not_compared_with_the_deficit(warehouse):
-    row = _deficit(warehouse, "total-elsewhere-2024-05-01")
+@pytest.mark.parametrize("report_id", ["total-elsewhere-2024-05-01", "total-half-year-2024-05-01"])
+def test_a_total_of_another_period_is_not_compared_with_the_deficit(warehouse, report_id):
+    row = _deficit(warehouse, report_id)
+    assert row["legal_trade_deficit_usd"] == 80 * B
     assert row["reported_illicit_income_usd"] is None and row["reported_illicit_income_usd_as_published"] is None
     assert row["total_figure_id"] is None and row["corrected"] is False
 
 
-def test_trade_figures_of_different_periods_make_no_deficit_row(warehouse):
-    assert rows(warehouse, "SELECT count(*) FROM deficit WHERE report_id = 'after-elsewhere-2024-05-01'") == [(0,)]
-    assert rows(warehouse, "SELECT count(*) FROM deficit") == [(4,)]
+@pytest.mark.parametrize("report_id", ["after-elsewhere-2024-05-01", "after-half-year-2024-05-01",
+                                       "after-late-half-2024-05-01"])
+def test_trade_figures_of_different_periods_make_no_deficit_row(warehouse, report_id):
+    assert rows(warehouse, "SELECT count(*) FROM deficit WHERE report_id = ?", [report_id]) == [(0,)]
+    assert rows(warehouse, "SELECT count(*) FROM deficit") == [(5,)]
