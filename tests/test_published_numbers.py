@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.report_checks import AS_PUBLISHED, usd
+
 from .helpers import build, rows
 from .test_silent_bugs import write_report
 
@@ -108,3 +110,33 @@ def test_a_total_of_another_period_is_not_compared_with_the_deficit(warehouse, r
 def test_trade_figures_of_different_periods_make_no_deficit_row(warehouse, report_id):
     assert rows(warehouse, "SELECT count(*) FROM deficit WHERE report_id = ?", [report_id]) == [(0,)]
     assert rows(warehouse, "SELECT count(*) FROM deficit") == [(5,)]
+
+
+def _identity(path: Path, report_id: str) -> tuple[bool, str]:
+    [(passed, message)] = rows(path, "SELECT passed, message FROM validation_results WHERE report_id = ? "
+                                     "AND check_name = 'deficit_identity' AND value_basis = ?", [report_id, AS_PUBLISHED])
+    return passed, message
+
+
+def test_the_deficit_identity_compares_the_implied_income_with_the_total_of_the_same_period(warehouse):
+    passed, message = _identity(warehouse, "plain-2024-05-01")
+    assert passed is False
+    assert message.startswith("60e9 implied (80e9 - 20e9) vs 55e9 stated")
+
+
+@pytest.mark.parametrize(("report_id", "message"), [
+    ("total-half-year-2024-05-01", "60e9 implied (80e9 - 20e9); no total stated for 2023-01-01..2023-12-31 to compare"),
+    ("after-half-year-2024-05-01", "no deficit after illicit income for 2023-01-01..2023-12-31"),
+    ("after-late-half-2024-05-01", "no deficit after illicit income for 2023-01-01..2023-12-31"),
+])
+def test_the_deficit_identity_pairs_only_figures_of_the_same_period(warehouse, report_id, message):
+    """A total or a deficit that shares one bound of the period only is of another period: not compared."""
+    assert _identity(warehouse, report_id) == (True, message)
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    (1.5e12, "1.5e12"), (52.5e9, "52.5e9"), (5e6, "5e6"), (999.94e6, "999.9e6"), (999.96e6, "1e9"),
+    (12_345, "12345"), (2e15, "2000e12"),
+])
+def test_amounts_in_published_messages_read_in_the_short_form(amount, text):
+    assert usd(amount) == text
