@@ -47,7 +47,7 @@ GROUPS = {
     "loader": {
         "modules": ["raw_reports", "text", "vocabulary", "schemas", "validation", "report_checks"],
         "tests": ["tests/test_raw_loading.py", "tests/test_reconciliation.py", "tests/test_corrections.py",
-                  "tests/test_silent_bugs.py", "tests/test_published_numbers.py",
+                  "tests/test_silent_bugs.py", "tests/test_published_numbers.py", "tests/test_refusals.py",
                   "-k", "not fix_to_the_code and not re_executing and not staging_file"],
     },
     "publish": {
