@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import RawReportError
+from pipeline.raw_reports import load_raw
 from pipeline.report_checks import AS_PUBLISHED, usd
 
 from .helpers import build, rows
@@ -140,3 +142,37 @@ def test_the_deficit_identity_pairs_only_figures_of_the_same_period(warehouse, r
 ])
 def test_amounts_in_published_messages_read_in_the_short_form(amount, text):
     assert usd(amount) == text
+
+
+# The largest amount and count a report may state are accepted; one more is refused -------------------
+
+def _one_figure(raw_dir: Path, topic: str, subject: str, value, unit: str, value_text: str) -> None:
+    quote = f"The report puts it at {value_text}"
+    figure = {"id": "the-figure", "topic": topic, "subject": subject, "value": value, "unit": unit,
+              "value_text": value_text, "quote": quote}
+    if topic == "arms":
+        figure["item_type"] = "artillery_shell"
+    write_report(raw_dir, [figure], quote + ".\n", report_id="bounds-2024-05-01")
+
+
+@pytest.mark.parametrize(("value", "unit", "value_text", "column", "expected"), [
+    (10, "USD trillion", "$10 trillion", "amount_usd", 1e13),
+    (10_000_000_000, "USD", "$10,000,000,000", "amount_usd", 1e10),
+    (10_000_000_000, "count", "10,000,000,000", "quantity", 10_000_000_000),
+])
+def test_the_largest_amount_and_count_load(tmp_path, value, unit, value_text, column, expected):
+    topic, subject = ("arms", "152mm_artillery_shell") if unit == "count" else ("channel", "cyber")
+    _one_figure(tmp_path / "raw", topic, subject, value, unit, value_text)
+    assert load_raw(tmp_path / "raw").figures[column].tolist() == [expected]
+
+
+@pytest.mark.parametrize(("value", "unit", "value_text"), [
+    (10.000001, "USD trillion", "$10.000001 trillion"),
+    (10_000_000_001, "count", "10,000,000,001"),
+])
+def test_one_more_than_the_largest_amount_or_count_is_refused(tmp_path, value, unit, value_text):
+    topic, subject = ("arms", "152mm_artillery_shell") if unit == "count" else ("channel", "cyber")
+    _one_figure(tmp_path / "raw", topic, subject, value, unit, value_text)
+    with pytest.raises(RawReportError) as caught:
+        load_raw(tmp_path / "raw")
+    assert "the-figure" in str(caught.value) and "field 'value'" in str(caught.value)
