@@ -131,6 +131,9 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
     survivors: dict[str, list[str]] = defaultdict(list)
     for name, status in statuses.items():
         module = name.split(".x")[0].split(".")[1] if name.startswith("pipeline.") else name.split(".")[0]
+        if status == "not checked":  # an interrupted run: not part of the score, counted apart
+            by_module[module]["not checked"] += 1
+            continue
         by_module[module]["killed" if status in KILLED else "not killed"] += 1
         if status not in KILLED:
             survivors[module].append(f"{name} ({status})")
@@ -143,7 +146,8 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
     for module, counts in sorted(by_module.items()):
         total = counts["killed"] + counts["not killed"]
         all_killed, all_total = all_killed + counts["killed"], all_total + total
-        print(f"  {module:<16} {counts['killed']:>5} / {total:<5} {counts['killed'] / max(total, 1):6.1%}")
+        unchecked = f"   ({counts['not checked']} not checked)" if counts["not checked"] else ""
+        print(f"  {module:<16} {counts['killed']:>5} / {total:<5} {counts['killed'] / max(total, 1):6.1%}{unchecked}")
     print(f"  {'all':<16} {all_killed:>5} / {all_total:<5} {all_killed / max(all_total, 1):6.1%}")
     print("\nsurviving mutants (Python: `mutmut show NAME` in .mutation/<group>/):")
     for module, names in sorted(survivors.items()):
@@ -161,6 +165,9 @@ def main(argv: list[str]) -> int:
                 statuses.update(mutmut_results(group, WORK / group))
         sql = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
         report(statuses, (sql["killed"], sql["total"], sql["survivors"]) if sql else None)
+        if sql and sql.get("of", sql["total"]) != sql["total"]:
+            print(f"(the SQL run was interrupted after {sql['total']} of its {sql['of']} mutants)")
+
         return 0
     groups = argv or [*GROUPS, "sql"]
     started = time.monotonic()

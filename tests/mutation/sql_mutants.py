@@ -194,8 +194,10 @@ def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = N
             else:
                 killed += 1
             print(f"[{number}/{len(found)}] {status:8} {mutant.name}", file=out, flush=True)
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps({"killed": killed, "total": len(found), "survivors": survivors}, indent=1))
+            # after each mutant, so that an interrupted run still reports what it measured
+            RESULTS.parent.mkdir(exist_ok=True)
+            RESULTS.write_text(json.dumps({"killed": killed, "total": number, "of": len(found),
+                                           "survivors": survivors}, indent=1))
         return killed, len(found), survivors
     finally:
         os.chdir(ROOT)
