@@ -56,7 +56,8 @@ bench: setup
 
 # Mutation testing, not part of `make test` (docs/mutation.md): mutmut over the modules that decide a
 # published number or protect the published file, and a small mutator of pipeline/sql/; prints the score
-# and every surviving mutant. Under an hour on two cores; niced. MUTATION_ARGS="sql" runs one group.
+# and every surviving mutant; niced (its measured time: docs/mutation.md). MUTATION_ARGS="sql" runs one group,
+# MUTATION_ARGS=--report prints the last run's results again.
 mutation: setup
 	nice -n 19 $(VENV)/bin/python -m tests.mutation.run $(MUTATION_ARGS)
 

@@ -15,7 +15,7 @@ from pipeline.raw_reports import load_raw
 from pipeline.report_checks import AS_PUBLISHED, usd
 
 from .helpers import build, rows
-from .test_silent_bugs import write_report
+from .test_silent_bugs import channel_figure, write_report
 
 B = 1e9
 
@@ -176,3 +176,31 @@ def test_one_more_than_the_largest_amount_or_count_is_refused(tmp_path, value, u
     with pytest.raises(RawReportError) as caught:
         load_raw(tmp_path / "raw")
     assert "the-figure" in str(caught.value) and "field 'value'" in str(caught.value)
+
+
+# The latest_* views: the most recently published report that states an item or channel -------------
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory) -> Path:
+    """Three reports that state the same item and channel: the latest by date, ties to the greater id."""
+    tmp = tmp_path_factory.mktemp("editions")
+    raw_dir, path = tmp / "raw", tmp / "warehouse" / "illicit_income.duckdb"
+    for report_id, published_on, shells, cyber in (("a-2024-01-01", "2024-01-01", 100, 1),
+                                                   ("b-2024-01-01", "2024-01-01", 300, 3),
+                                                   ("z-2023-06-01", "2023-06-01", 200, 2)):
+        sentences = [f"It shipped {shells} shells", f"Hackers stole ${cyber} billion"]
+        figures = [{"id": "shells", "topic": "arms", "subject": "152mm_artillery_shell", "item_type": "artillery_shell",
+                    "value": shells, "unit": "count", "value_text": str(shells), "quote": sentences[0]},
+                   channel_figure(cyber, "USD billion", f"${cyber} billion", sentences[1])]
+        write_report(raw_dir, figures, ". ".join(sentences) + ".\n", report_id=report_id, published_on=published_on)
+    assert build(raw_dir, path).success
+    return path
+
+
+def test_latest_arms_are_those_of_the_latest_report(editions):
+    assert rows(editions, "SELECT item, quantity, report_id, published_on FROM latest_arms") == [
+        ("152mm_artillery_shell", 300, "b-2024-01-01", date(2024, 1, 1))]
+
+
+def test_latest_channels_are_those_of_the_latest_report(editions):
+    assert rows(editions, "SELECT channel, income_usd, report_id FROM latest_channels") == [("cyber", 3 * B, "b-2024-01-01")]

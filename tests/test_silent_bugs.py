@@ -40,14 +40,14 @@ REPORT_ID = "scale-test-2024-05-01"
 
 
 def write_report(raw_dir: Path, figures: list[dict], document: str, report_id: str = REPORT_ID,
-                 corrections: list[dict] | None = None) -> Path:
+                 corrections: list[dict] | None = None, published_on: str = "2024-05-01") -> Path:
     """A report folder as a person writes one: the document, report.toml with its sha256, figures.toml
     (and corrections.toml when given)."""
     folder = raw_dir / report_id
     folder.mkdir(parents=True)
     (folder / "document.txt").write_text(document, encoding="utf-8")
     meta = {
-        "title": "Scale test", "publisher": "Test Institute", "published_on": date.fromisoformat("2024-05-01"),
+        "title": "Scale test", "publisher": "Test Institute", "published_on": date.fromisoformat(published_on),
         "series": report_id, "period_start": date.fromisoformat("2023-01-01"), "period_end": date.fromisoformat("2023-12-31"),
         "source_file": "document.txt",
         "source_sha256": hashlib.sha256(document.encode("utf-8")).hexdigest(),
