@@ -204,3 +204,41 @@ def test_latest_arms_are_those_of_the_latest_report(editions):
 
 def test_latest_channels_are_those_of_the_latest_report(editions):
     assert rows(editions, "SELECT channel, income_usd, report_id FROM latest_channels") == [("cyber", 3 * B, "b-2024-01-01")]
+
+
+# Corrections: what a person may correct a figure to -----------------------------------------------
+
+def _corrected(raw_dir: Path, figure: dict, correction: dict, extra_files: dict[str, str] | None = None) -> Path:
+    folder = write_report(raw_dir, [figure], figure["quote"] + ".\n", report_id="corrected-2024-05-01",
+                          corrections=[{"figure_id": figure["id"], "basis": "inferred", "reasoning": "the table says so",
+                                        "note": "a test", **correction}])
+    for name, text in (extra_files or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("figure", "correction", "column", "best"), [
+    (channel_figure(5, "USD billion", "$5 billion", "Hackers stole $5 billion"),
+     {"value": 0.5, "unit": "USD billion"}, "best_amount_usd", 0.5e9),
+    ({"id": "legal", "topic": "trade", "subject": "legal_trade_deficit", "value": 3, "unit": "USD billion",
+      "value_text": "$3 billion", "quote": "The deficit was $3 billion"},
+     {"value": 0, "unit": "USD billion"}, "best_amount_usd", 0.0),
+    ({"id": "shells", "topic": "arms", "subject": "152mm_artillery_shell", "item_type": "artillery_shell", "value": 100,
+      "unit": "count", "value_text": "100", "quote": "It shipped 100 shells"},
+     {"value": 200.0, "unit": "count"}, "best_quantity", 200),
+])
+def test_a_correction_to_a_small_zero_or_whole_value_is_published(tmp_path, figure, correction, column, best):
+    _corrected(tmp_path / "raw", figure, correction)
+    assert load_raw(tmp_path / "raw").figures[column].tolist() == [best]
+
+
+@pytest.mark.parametrize("evidence_file", [".notes.md", "sub/notes.md"])
+def test_evidence_must_be_a_visible_file_of_the_report_folder(tmp_path, evidence_file):
+    figure = channel_figure(5, "USD billion", "$5 billion", "Hackers stole $5 billion")
+    folder = _corrected(tmp_path / "raw", figure, {"value": 4, "unit": "USD billion", "evidence_file": evidence_file,
+                                                   "evidence_quote": "stole $4 billion"})
+    (folder / evidence_file).parent.mkdir(exist_ok=True)
+    (folder / evidence_file).write_text("They stole $4 billion.\n", encoding="utf-8")
+    with pytest.raises(RawReportError) as caught:
+        load_raw(tmp_path / "raw")
+    assert "field 'evidence_file'" in str(caught.value)
