@@ -159,6 +159,8 @@ def _one_figure(raw_dir: Path, topic: str, subject: str, value, unit: str, value
     (10, "USD trillion", "$10 trillion", "amount_usd", 1e13),
     (10_000_000_000, "USD", "$10,000,000,000", "amount_usd", 1e10),
     (10_000_000_000, "count", "10,000,000,000", "quantity", 10_000_000_000),
+    (1_200_000, "count", "1.2 million", "quantity", 1_200_000),  # a count written with a scale word
+    (200.0, "count", "200", "quantity", 200),  # a whole count written as a TOML float
 ])
 def test_the_largest_amount_and_count_load(tmp_path, value, unit, value_text, column, expected):
     topic, subject = ("arms", "152mm_artillery_shell") if unit == "count" else ("channel", "cyber")

@@ -113,6 +113,7 @@ AGREEING_SCALES = [
     (12_500, "USD million", "$12.5 billion", 12.5e9),
     (0.5, "USD billion", "$500 million", 0.5e9),
     (12_500_000, "USD", "$12.5 million", 12.5e6),
+    (1_500, "USD million", "$1,500 million", 1.5e9),
 ]
 
 
