@@ -20,7 +20,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench
+.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench mutation
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -60,6 +60,13 @@ dev: setup
 # (about 20 minutes with the test suite; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.
 bench: setup
 	$(VENV)/bin/python tests/benchmark/bench.py $(BENCH_ARGS)
+
+# Mutation testing, not part of `make test` (docs/mutation.md): mutmut over the modules that decide a
+# published number or protect the published file, and a small mutator of pipeline/sql/; prints the score
+# and every surviving mutant; niced (its measured time: docs/mutation.md). MUTATION_ARGS="sql" runs one group,
+# MUTATION_ARGS=--report prints the last run's results again.
+mutation: setup
+	nice -n 19 $(VENV)/bin/python -m tests.mutation.run $(MUTATION_ARGS)
 
 summary: setup
 	$(VENV)/bin/python -m pipeline summary

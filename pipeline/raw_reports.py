@@ -810,9 +810,12 @@ def _value_problems(value: float | int, unit: str, value_text: str, normalized_t
                  "'937,500', 'nine')")]
     stated = Decimal(repr(value)) * (factor if factor is not None else 1)
     for expression in expressions:
-        written = expression.number * expression.scale
-        if _same(written, stated) or (expression.scale == 1 and factor is not None and factor != 1
-                                      and _same(expression.number, Decimal(repr(value)))):
+        if expression.scale == 1 and factor is not None and factor != 1:
+            # no scale word: the unit gives the scale ("$640" with USD thousand), so the number is the value
+            agrees = _same(expression.number, Decimal(repr(value)))
+        else:
+            agrees = _same(expression.number * expression.scale, stated)
+        if agrees:
             # "$13.5" with the scale in the unit only; a scale word must name the unit itself
             if factor is not None and expression.money_unit and expression.money_unit != unit:
                 problems.append(("unit", f"'{unit}' with value = {value}",

@@ -1,0 +1,189 @@
+"""`make mutation`: mutation testing of the modules that decide a published number or protect the
+published file (docs/mutation.md).
+
+Python: mutmut 3 (fork per mutant from a warm process; each mutant runs only the tests that call the
+function it changes). The modules are mutated in two groups, each in its own scratch copy of the
+project under .mutation/ with the tests that exercise it: the loader group with the loader's fast
+tests, the publish group with the tests that build and publish. SQL: tests/mutation/sql_mutants.py.
+Prints the score per module and in all, and every surviving mutant (`mutmut show NAME` in the group's
+folder shows its diff).
+
+    python -m tests.mutation.run [GROUP ...]      groups: loader publish sql
+    python -m tests.mutation.run --report         the last run's results again
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".mutation"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+
+# Lines that only word a message for a person (a Problem's found/expected, an exception's text, a
+# docstring) are not mutated: they decide no published number, and their XX-wrapped or upper-cased
+# variants would outnumber the mutants that matter. The messages' content is asserted by the tests
+# of bad input (they name folder, file, figure and field).
+MESSAGE_LINES = [r"expected=", r"found=", r"Error\(f?\"", r"description=", r'^\s*f?"[^"]*"\)*,?$', r'^\s*\(?f"']
+
+# Functions whose mutants are not run: they only word a message for a person, or they run while the module
+# is imported, before mutmut can switch a mutant on (so none of their mutants could ever be killed).
+SKIPPED = {
+    "raw_reports": ["_pydantic_problems", "_describe", "_quote_mismatch"],
+    "validation": ["_check_label", "_show", "_currency_hint", "_check_columns"],
+    "schemas": ["_field", "column_schema", "_passing_as_one"],
+    "report_checks": ["_records"],
+}
+
+GROUPS = {
+    "loader": {
+        "modules": ["raw_reports", "text", "vocabulary", "schemas", "validation", "report_checks"],
+        "tests": ["tests/test_raw_loading.py", "tests/test_reconciliation.py", "tests/test_corrections.py",
+                  "tests/test_silent_bugs.py", "tests/test_published_numbers.py", "tests/test_refusals.py",
+                  "-k", "not fix_to_the_code and not re_executing and not staging_file"],
+    },
+    "publish": {
+        "modules": ["warehouse", "tables", "report_cache"],
+        "tests": ["tests/test_pipeline.py", "tests/test_report_cache.py", "tests/test_silent_bugs.py",
+                  "-k", "not fix_to_the_code and not scale and not usd_thousand"],
+    },
+}
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "]"
+
+
+def _prepare(group: str) -> Path:
+    """A scratch copy of the project whose [tool.mutmut] mutates this group's modules with its tests."""
+    spec = GROUPS[group]
+    folder = WORK / group
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name in ("pipeline", "tests", "raw"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = pyproject[:pyproject.index("[tool.mutmut]")] if "[tool.mutmut]" in pyproject else pyproject
+    pyproject += "\n".join([
+        "[tool.mutmut]",
+        'source_paths = ["pipeline"]',
+        f"only_mutate = {_toml_list([f'pipeline/{m}.py' for m in spec['modules']])}",
+        f"pytest_add_cli_args_test_selection = {_toml_list(spec['tests'])}",
+        f"do_not_mutate_patterns = {_toml_list(MESSAGE_LINES)}",
+        'also_copy = ["raw"]',
+        "",
+    ])
+    (folder / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    return folder
+
+
+def patterns(group: str) -> list[str]:
+    """mutmut's names of the mutants to run: every function and method of the group's modules but the SKIPPED."""
+    found = []
+    for module in GROUPS[group]["modules"]:
+        tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name not in SKIPPED.get(module, ()):
+                found.append(f"pipeline.{module}.x_{node.name}__mutmut_*")
+            elif isinstance(node, ast.ClassDef):
+                found += [f"pipeline.{module}.x\u01c1{node.name}\u01c1{item.name}__mutmut_*" for item in node.body
+                          if isinstance(item, ast.FunctionDef)]
+    return found
+
+
+def run_mutmut(group: str, folder: Path) -> dict[str, str]:
+    """{mutant name: status} of one group, mutated in its prepared folder."""
+    started = time.monotonic()
+    print(f"mutmut, group {group}: {', '.join(GROUPS[group]['modules'])} (progress in {folder / 'mutmut.log'})",
+          flush=True)
+    with open(folder / "mutmut.log", "w") as log:
+        subprocess.run([str(MUTMUT), "run", *patterns(group)], cwd=folder, check=False, stdout=log, stderr=subprocess.STDOUT)
+    print(f"mutmut, group {group}: {time.monotonic() - started:.0f} s", flush=True)
+    return mutmut_results(group, folder)
+
+
+def mutmut_results(group: str, folder: Path) -> dict[str, str]:
+    """{mutant name: status} of the group's mutants that are run (SKIPPED functions' left out)."""
+    wanted = patterns(group)
+    listing = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder, capture_output=True, text=True)
+    statuses = {}
+    for line in listing.stdout.splitlines():
+        match = re.match(r"\s+(\S+): (.+)$", line)
+        if match and any(fnmatch.fnmatchcase(match.group(1), pattern) for pattern in wanted):
+            statuses[match.group(1)] = match.group(2).strip()
+    return statuses
+
+
+KILLED = ("killed", "timeout", "caught by type check")
+
+
+def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> None:
+    by_module: dict[str, Counter] = defaultdict(Counter)
+    survivors: dict[str, list[str]] = defaultdict(list)
+    for name, status in statuses.items():
+        module = name.split(".x")[0].split(".")[1] if name.startswith("pipeline.") else name.split(".")[0]
+        if status == "not checked":  # an interrupted run: not part of the score, counted apart
+            by_module[module]["not checked"] += 1
+            continue
+        by_module[module]["killed" if status in KILLED else "not killed"] += 1
+        if status not in KILLED:
+            survivors[module].append(f"{name} ({status})")
+    if sql is not None:
+        killed, total, names = sql
+        by_module["sql/*.sql"].update({"killed": killed, "not killed": total - killed})
+        survivors["sql/*.sql"] = names
+    print("\nmutation score (killed / mutants):")
+    all_killed = all_total = 0
+    for module, counts in sorted(by_module.items()):
+        total = counts["killed"] + counts["not killed"]
+        all_killed, all_total = all_killed + counts["killed"], all_total + total
+        unchecked = f"   ({counts['not checked']} not checked)" if counts["not checked"] else ""
+        print(f"  {module:<16} {counts['killed']:>5} / {total:<5} {counts['killed'] / max(total, 1):6.1%}{unchecked}")
+    print(f"  {'all':<16} {all_killed:>5} / {all_total:<5} {all_killed / max(all_total, 1):6.1%}")
+    print("\nsurviving mutants (Python: `mutmut show NAME` in .mutation/<group>/):")
+    for module, names in sorted(survivors.items()):
+        for name in names:
+            print(f"  {module}: {name}")
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--report"]:
+        from tests.mutation.sql_mutants import RESULTS
+
+        statuses = {}
+        for group in GROUPS:
+            if (WORK / group / "mutants").is_dir():
+                statuses.update(mutmut_results(group, WORK / group))
+        sql = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
+        report(statuses, (sql["killed"], sql["total"], sql["survivors"]) if sql else None)
+        if sql and sql.get("of", sql["total"]) != sql["total"]:
+            print(f"(the SQL run was interrupted after {sql['total']} of its {sql['of']} mutants)")
+
+        return 0
+    groups = argv or [*GROUPS, "sql"]
+    started = time.monotonic()
+    # every copy is made first, so that the whole run measures the code and tests as they were when it started
+    folders = {group: _prepare(group) for group in groups if group in GROUPS}
+    from tests.mutation import sql_mutants
+
+    sql_copy = sql_mutants.scratch_copy() if "sql" in groups else None
+    statuses: dict[str, str] = {}
+    for group, folder in folders.items():
+        statuses.update(run_mutmut(group, folder))
+    sql = sql_mutants.run(scratch=sql_copy) if sql_copy else None
+    report(statuses, sql)
+    print(f"\ntotal time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

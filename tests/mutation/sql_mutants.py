@@ -1,0 +1,216 @@
+"""A small mutator for the SQL files that build the published tables and views (mutmut mutates Python only).
+
+Each mutant is one textual change to one statement of one pipeline/sql/*.sql file (comments left alone):
+a comparison operator swapped, AND/OR swapped, a WHERE clause dropped, NOT removed, IS NULL/IS NOT NULL
+swapped, min/max swapped, sum/count made the other, DISTINCT dropped, ASC/DESC swapped, + and - swapped,
+a number constant changed, UNION ALL made UNION. For each mutant the tests that read that file's table
+or view run against a scratch copy of the project holding the mutated file; a mutant survives when they
+all pass. The tests run in a process forked from one that has imported pytest, pandas, DuckDB and
+Dagster already, so a mutant costs its tests and not their imports.
+
+    python -m tests.mutation.sql_mutants [--list] [FILE_STEM ...]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = ROOT / "pipeline" / "sql"
+RESULTS = ROOT / ".mutation" / "sql-results.json"  # the last run's, for `python -m tests.mutation.run --report`
+
+# Which tests read each file's table or view (by behaviour: the numbers published in it).
+_TABLE_TESTS = ["tests/test_pipeline.py", "tests/test_published_numbers.py",
+                "tests/test_silent_bugs.py::test_usd_thousand_without_a_scale_word_publishes_a_thousand_dollars_per_unit"]
+_HISTORY_TESTS = ["tests/test_history.py::test_second_edition_latest_values_and_report_changes",
+                  "tests/test_history.py::test_an_edition_of_another_series_is_not_paired_with_the_seed_series",
+                  "tests/test_history.py::test_a_cyber_only_report_loads_beside_the_seed"]
+TESTS_BY_FILE = {
+    "reports": _TABLE_TESTS, "figures": _TABLE_TESTS, "channels": _TABLE_TESTS, "arms": _TABLE_TESTS,
+    "deficit": _TABLE_TESTS, "validation_results": _TABLE_TESTS,
+    "report_changes": _HISTORY_TESTS, "latest_channels": _HISTORY_TESTS, "latest_arms": _HISTORY_TESTS,
+    "latest_deficit": _HISTORY_TESTS,
+}
+
+# (name, pattern, replacement): each match of the pattern, one at a time, gives one mutant.
+_SWAP = {"<=": ">", ">=": "<", "<>": "=", "!=": "=", "<": ">=", ">": "<=", "=": "<>"}
+OPERATORS: list[tuple[str, re.Pattern, object]] = [
+    ("comparison", re.compile(r"(?<![<>!=|:])(<=|>=|<>|!=|<|>|=)(?![<>=])"), lambda m: _SWAP[m.group(1)]),
+    ("and/or", re.compile(r"\b(AND|OR)\b(?! REPLACE)"), lambda m: "OR" if m.group(1) == "AND" else "AND"),
+    ("drop WHERE", re.compile(r"\bWHERE\b"), "WHERE TRUE OR"),
+    ("drop NOT", re.compile(r"\bNOT (?!NULL\b)"), ""),
+    ("IS NULL", re.compile(r"\bIS (NOT )?NULL\b"), lambda m: "IS NULL" if m.group(1) else "IS NOT NULL"),
+    ("min/max", re.compile(r"\b(min|max|MIN|MAX|least|greatest)\("),
+     lambda m: {"min": "max", "max": "min", "MIN": "MAX", "MAX": "MIN", "least": "greatest",
+                "greatest": "least"}[m.group(1)] + "("),
+    ("aggregate", re.compile(r"\b(sum|SUM|count|COUNT)\("),
+     lambda m: {"sum": "max", "SUM": "MAX", "count": "sum", "COUNT": "SUM"}[m.group(1)] + "("),
+    ("drop DISTINCT", re.compile(r"\bDISTINCT\s+"), ""),
+    ("ASC/DESC", re.compile(r"\b(ASC|DESC)\b"), lambda m: "DESC" if m.group(1) == "ASC" else "ASC"),
+    ("arithmetic", re.compile(r"(?<=\s)([+-])(?=\s)"), lambda m: "-" if m.group(1) == "+" else "+"),
+    ("constant", re.compile(r"(?<![\w.'])(\d+(?:\.\d+)?)(?![\w.'])"), lambda m: _other_number(m.group(1))),
+    ("UNION ALL", re.compile(r"\bUNION ALL\b"), "UNION"),
+]
+
+
+def _other_number(text: str) -> str:
+    return "1" if float(text) == 0 else "0"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    file: str  # stem of the .sql file
+    line: int
+    operator: str
+    before: str
+    after: str
+    text: str  # the whole mutated file
+
+    @property
+    def name(self) -> str:
+        return f"sql/{self.file}.sql:{self.line} {self.operator}: {self.before.strip()} -> {self.after.strip()}"
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of text outside comments and string literals, where operators apply."""
+    spans, start, i = [], 0, 0
+    while i < len(text):
+        if text.startswith("--", i):
+            spans.append((start, i))
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+            start = i
+        elif text[i] == "'":
+            spans.append((start, i))
+            i = text.find("'", i + 1) + 1 or len(text)
+            start = i
+        else:
+            i += 1
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _in_ddl(text: str, position: int) -> bool:
+    """Inside a CREATE TABLE column list (types and constraints, not logic)."""
+    statement_start = text.rfind(";", 0, position) + 1
+    statement = text[statement_start:position]
+    return bool(re.match(r"\s*(--[^\n]*\n\s*)*CREATE (OR REPLACE )?TABLE \w+ \(", statement)) and "INSERT" not in statement
+
+
+def mutants(stems: list[str] | None = None) -> list[Mutant]:
+    found = []
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        if stems and path.stem not in stems:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for start, end in _code_spans(text):
+            for name, pattern, replacement in OPERATORS:
+                for match in pattern.finditer(text, start, end):
+                    if _in_ddl(text, match.start()):
+                        continue
+                    after = replacement(match) if callable(replacement) else replacement
+                    mutated = text[:match.start()] + after + text[match.end():]
+                    line_start = text.rfind("\n", 0, match.start()) + 1
+                    line_end = text.find("\n", match.start())
+                    line = text[line_start:line_end if line_end >= 0 else None]
+                    new_line = mutated[line_start:line_start + len(line) + len(after) - len(match.group(0))]
+                    found.append(Mutant(path.stem, text.count("\n", 0, match.start()) + 1, name, line, new_line,
+                                        mutated))
+    return found
+
+
+def scratch_copy() -> Path:
+    scratch = Path(tempfile.mkdtemp(prefix="sql-mutants-"))
+    for name in ("pipeline", "tests", "raw"):
+        shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__", "mutants"))
+    shutil.copy(ROOT / "pyproject.toml", scratch / "pyproject.toml")
+    return scratch
+
+
+def _run_tests(tests: list[str], timeout: float) -> str:
+    """Run the tests in a forked child; 'killed', 'survived' or 'timeout'."""
+    pid = os.fork()
+    if pid == 0:  # the child: quiet, exits with pytest's status
+        log = os.open(os.environ.get("SQL_MUTANTS_LOG", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:
+            del sys.modules[name]  # this package, imported from the project: the child imports the copy's
+        import pytest
+
+        os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests])))
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout"
+        time.sleep(0.05)
+
+
+def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = None) -> tuple[int, int, list[str]]:
+    """(killed, total, names of the surviving mutants), mutating a scratch copy of the project."""
+    found = mutants(stems)
+    scratch = scratch or scratch_copy()
+    os.chdir(scratch)
+    sys.path.insert(0, str(scratch))
+    import dagster  # noqa: F401  (imported once here, so that each forked child starts warm)
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import pandera  # noqa: F401
+    import pytest  # noqa: F401
+
+    try:
+        baseline: dict[str, float] = {}
+        for tests in {tuple(TESTS_BY_FILE[m.file]) for m in found}:
+            started = time.monotonic()
+            if _run_tests(list(tests), timeout=1800) != "survived":
+                raise SystemExit(f"the SQL mutants' tests fail without a mutant: {' '.join(tests)}")
+            baseline[tests] = time.monotonic() - started
+        killed, survivors = 0, []
+        for number, mutant in enumerate(found, 1):
+            path = scratch / "pipeline" / "sql" / f"{mutant.file}.sql"
+            original = path.read_text(encoding="utf-8")
+            path.write_text(mutant.text, encoding="utf-8")
+            try:
+                tests = TESTS_BY_FILE[mutant.file]
+                status = _run_tests(tests, timeout=max(60.0, 5 * baseline[tuple(tests)]))
+            finally:
+                path.write_text(original, encoding="utf-8")
+            if status == "survived":
+                survivors.append(mutant.name)
+            else:
+                killed += 1
+            print(f"[{number}/{len(found)}] {status:8} {mutant.name}", file=out, flush=True)
+            # after each mutant, so that an interrupted run still reports what it measured
+            RESULTS.parent.mkdir(exist_ok=True)
+            RESULTS.write_text(json.dumps({"killed": killed, "total": number, "of": len(found),
+                                           "survivors": survivors}, indent=1))
+        return killed, len(found), survivors
+    finally:
+        os.chdir(ROOT)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--list"]:
+        for m in mutants(args[1:] or None):
+            print(m.name)
+        raise SystemExit(0)
+    killed, total, survivors = run(args or None)
+    print(f"\nSQL: {killed} of {total} mutants killed ({killed / max(total, 1):.1%})")
+    for name in survivors:
+        print(f"  survived: {name}")
