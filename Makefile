@@ -61,7 +61,8 @@ check-defs: setup
 	$(VENV)/bin/dg check defs
 
 clean:
-	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging
+	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging \
+		warehouse/site warehouse/export warehouse/.published warehouse/.releases
 
 # make new-report ID=some-report-2025-01-01 SOURCE=path/to/article.txt
 new-report: setup
