@@ -14,7 +14,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report bench
+.PHONY: setup warehouse test dev summary check-defs clean new-report bench browser screenshots
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -42,9 +42,20 @@ $(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
 warehouse: setup
 	$(VENV)/bin/python -m pipeline refresh
 
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check pipeline tests
 	$(VENV)/bin/pytest
+
+# The report page is tested in Debian's chromium (headless); installed here where it is missing
+# (CI runs as root; elsewhere through sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# Screenshots of the UI (dagster dev) and of the report page, to look at: make screenshots OUT=some/folder
+screenshots: setup browser
+	$(VENV)/bin/python -m tests.screenshots $(or $(OUT),screenshots)
 
 dev: setup
 	$(VENV)/bin/dagster dev --host $(HOST) --port $(PORT)
