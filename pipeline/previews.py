@@ -1,7 +1,8 @@
 """What each table asset's materialization shows in the Dagster UI: its rows, as Markdown.
 
 - `preview`: a Markdown table of the rows (all of them where the table is small, else the first rows
-  and the count), money in readable form beside the exact value ("$1.35 billion (1350000000)").
+  and the count), money in readable form beside the exact value ("$1.35 billion (1350000000)"),
+  what each row is about and its numbers first (the UI shows metadata in a narrow column).
   The UI renders Markdown inline only under 1,000 characters (longer entries hide behind a
   "[Show Markdown]" click), so the preview is fitted to that: values every row shares are said once
   above the table, long texts are cut, and columns that do not fit are named below it.
@@ -48,14 +49,32 @@ def preview_markdown(con, relation: Relation, limit: int = INLINE_LIMIT) -> str:
     shared = [i for i in range(len(columns)) if len({r[i] for r in cells}) == 1]
     header = f"**{relation.name}**: {count}" + ("; in every row " + ", ".join(
         f"`{columns[i].name}` = {cells[0][i] or 'NULL'}" for i in shared) if shared else "")
-    varying = [i for i in range(len(columns)) if i not in shared]
+    sparse = {i for i in range(len(columns)) if sum(row[i] == "" for row in cells) * 2 > len(cells)}
+    varying = sorted((i for i in range(len(columns)) if i not in shared),
+                     key=lambda i: (i in sparse, _priority(columns[i], columns)))
     return _fit(header, [columns[i].name for i in varying], [[row[i] for i in varying] for row in cells], limit,
                 by_column=True)
 
 
+def _priority(column, columns) -> int:
+    """The order in which the preview shows a table's columns, the UI's value column being narrow: what
+    the row is about (its first text column that is not an id), then the numbers, the periods, other
+    short values, ids, and text last; columns empty in most rows shown come after all of them."""
+    first_text = next((c for c in columns if c.type == "VARCHAR" and not c.name.endswith("_id")), None)
+    if column is first_text:
+        return 0
+    if column.type in ("DOUBLE", "BIGINT", "INTEGER", "HUGEINT", "FLOAT", "DECIMAL"):
+        return 1
+    if column.type in ("DATE", "TIMESTAMP"):
+        return 2
+    if column.name.endswith("_id"):
+        return 4
+    return 3
+
+
 def _fit(header: str, names: list[str], rows: list, limit: int, by_column: bool = False) -> str:
     """A Markdown table under `limit` characters: with `by_column`, columns are left out (those whose
-    text was cut first, then from the right); else rows (those whose value was cut first, then from the
+    text was cut first, then the last ones); else rows (those whose value was cut first, then from the
     end). What was left out is named."""
     count = len(names) if by_column else len(rows)
     def cut(i: int) -> bool:
@@ -72,7 +91,9 @@ def _fit(header: str, names: list[str], rows: list, limit: int, by_column: bool 
         else:
             table = ["| " + " | ".join(names) + " |", "|---|---|"]
             table += [f"| {rows[i][0]} | {rows[i][1]} |" for i in kept]
-        text = "\n".join([header, "", *table] + ([f"\nNot shown here: {', '.join(left_out)}."] if left_out else []))
+        named = ", ".join(left_out)
+        named = named if len(named) <= 120 else named[:named.rfind(", ", 0, 120)] + ", …"
+        text = "\n".join([header, "", *table] + ([f"\nNot shown here ({len(left_out)}): {named}."] if left_out else []))
         if len(text) < limit:
             return text
     return text  # the smallest form: behind the UI's "[Show Markdown]"

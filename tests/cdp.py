@@ -138,12 +138,17 @@ class Page:
             self.drain(0.5)
         raise TimeoutError(f"{expression!r} was not true within {timeout} s")
 
-    def screenshot(self, path: Path, full_page: bool = True, width: int = 1400) -> Path:
-        height = int(self.evaluate("Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
-                     or 900) if full_page else 900
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=min(height, 12000), deviceScaleFactor=1,
-                  mobile=False)
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)["data"]
+    def resize(self, width: int, height: int) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+
+    def screenshot(self, path: Path, width: int = 1400, height: int | None = None) -> Path:
+        """A PNG of the page: `height` pixels of it, or (None) the whole document's height."""
+        if height is None:
+            height = int(self.evaluate("Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+                         or 900)
+        self.resize(width, min(height, 12000))
+        self.drain(0.5)
+        data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 
