@@ -108,9 +108,10 @@ def column_schema(relation: Relation) -> dg.TableSchema:
 
 def checks_not_passed(con) -> dg.MetadataValue:
     """The rows of validation_results that did not pass, as a table the UI shows inline."""
-    rows = con.execute("""SELECT report_id, check_name, severity, value_basis, message FROM validation_results
+    # the message right after the check's name: the UI's value column is narrow and cuts what is on its right
+    rows = con.execute("""SELECT check_name, message, value_basis, severity, report_id FROM validation_results
                            WHERE NOT passed ORDER BY report_id, check_name, value_basis""").fetchall()
-    names = ["report_id", "check_name", "severity", "value_basis", "message"]
+    names = ["check_name", "message", "value_basis", "severity", "report_id"]
     return dg.MetadataValue.table(
         records=[dg.TableRecord(dict(zip(names, row, strict=True))) for row in rows],
         schema=dg.TableSchema(columns=[dg.TableColumn(name=n, type="VARCHAR") for n in names]))
