@@ -25,6 +25,10 @@ from pipeline.catalog import Relation, relations
 MONEY_LABEL = ("datum.value >= 1e9 ? '$' + format(datum.value / 1e9, '.3~g') + ' bn' : "
                "datum.value >= 1e6 ? '$' + format(datum.value / 1e6, '.3~g') + ' m' : '$' + format(datum.value, ',')")
 WIDTH = 560
+# What one chart can show legibly; the caption says when there is more (all of it is in the tables).
+MAX_SOURCES = 10
+MAX_REPORTS = 6
+MAX_PAIRS = 40
 
 
 @dataclass
@@ -56,19 +60,26 @@ def estimates_by_source(con) -> Chart:
                   "One panel per income channel. A line runs from the first to the last day of the period an "
                   "estimate covers, at the estimate's value; colour tells the sources (each report series) apart. "
                   "Solid: the best estimate. Dashed: the value as published, where a recorded correction changed it.")
+    sources = con.execute("""SELECT count(DISTINCT coalesce(r.series, r.report_id)) FROM channels c
+                               JOIN reports r USING (report_id)""").fetchone()[0]
     frame = con.execute("""
-        SELECT c.channel, coalesce(r.series, c.report_id) AS source, c.report_id, r.published_on,
-               c.period_start, c.period_end, v.basis, v.value
-          FROM channels c JOIN reports r USING (report_id),
+        WITH source AS (SELECT report_id, coalesce(series, report_id) AS source, published_on FROM reports),
+             shown AS (SELECT s.source FROM source s JOIN channels c USING (report_id)
+                        GROUP BY s.source ORDER BY max(s.published_on) DESC, s.source LIMIT ?)
+        SELECT c.channel, s.source, c.report_id, s.published_on, c.period_start, c.period_end, v.basis, v.value
+          FROM channels c JOIN source s USING (report_id),
                LATERAL (SELECT 'best estimate' AS basis, c.income_usd AS value
                         UNION ALL
                         SELECT 'as published', c.income_usd_as_published
                          WHERE c.income_usd_as_published IS DISTINCT FROM c.income_usd) v
-         WHERE v.value IS NOT NULL
-         ORDER BY ALL""").df()
+         WHERE v.value IS NOT NULL AND s.source IN (SELECT source FROM shown)
+         ORDER BY ALL""", [MAX_SOURCES]).df()
     if frame.empty:
         chart.skipped = "no channel estimates in the warehouse"
         return chart
+    if sources > MAX_SOURCES:
+        chart.caption += (f" Shown: the {MAX_SOURCES} sources published most recently, of {sources:,} (every estimate is "
+                          "in the channels table and its export).")
     frame["label"] = frame["value"].map(lambda x: _short_money(x))
     for column in ("period_start", "period_end", "published_on"):
         frame[column] = frame[column].astype(str)
@@ -115,7 +126,9 @@ def source_disagreements(con, have: dict[str, Relation]) -> Chart:
         chart.skipped = "source_comparisons has no ratio column"
         return chart
     labels = [c.name for c in comparisons.columns if c.type == "VARCHAR"][:6]
-    frame = con.execute(f'SELECT * FROM source_comparisons WHERE "{ratio}" IS NOT NULL AND "{ratio}" > 0').df()
+    # the largest disagreements first (either way), as many as a chart can show
+    frame = con.execute(f'SELECT * FROM source_comparisons WHERE "{ratio}" IS NOT NULL AND "{ratio}" > 0 '
+                        f'ORDER BY abs(ln("{ratio}")) DESC LIMIT {MAX_PAIRS}').df()
     if frame.empty:
         chart.skipped = "source_comparisons has no pair of estimates with a ratio yet"
         return chart
@@ -137,18 +150,24 @@ def published_vs_best(con) -> Chart:
                   "For each report with recorded corrections, every money figure: hollow circle as the report "
                   "published it, filled circle the best estimate (the cited or reasoned correction). Log scale: "
                   "a slip of a factor of ten is one step.")
+    corrected = con.execute("""SELECT count(DISTINCT report_id) FROM figures
+                                 WHERE corrected AND amount_usd IS NOT NULL""").fetchone()[0]
     frame = con.execute("""
+        WITH shown AS (SELECT report_id FROM reports WHERE report_id IN (
+                           SELECT report_id FROM figures WHERE corrected AND amount_usd IS NOT NULL)
+                        ORDER BY published_on DESC, report_id LIMIT ?)
         SELECT f.report_id, replace(f.subject, '_', ' ') || ' (' || f.topic || ')' AS figure, v.basis, v.value
           FROM figures f,
                LATERAL (SELECT 'as published' AS basis, f.amount_usd AS value
                         UNION ALL SELECT 'best estimate', f.best_amount_usd) v
-         WHERE f.amount_usd IS NOT NULL
-           AND f.report_id IN (SELECT report_id FROM figures WHERE corrected AND amount_usd IS NOT NULL)
-           AND v.value > 0
-         ORDER BY ALL""").df()
+         WHERE f.amount_usd IS NOT NULL AND f.report_id IN (SELECT report_id FROM shown) AND v.value > 0
+         ORDER BY ALL""", [MAX_REPORTS]).df()
     if frame.empty:
         chart.skipped = "no report has a corrected money figure"
         return chart
+    if corrected > MAX_REPORTS:
+        chart.caption += (f" Shown: the {MAX_REPORTS} most recently published of the {corrected:,} reports with "
+                          "corrections (each report's page has all of its figures).")
     frame["label"] = frame["value"].map(_short_money)
     base = alt.Chart(frame).encode(
         y=alt.Y("figure:N", title=None, axis=alt.Axis(labelLimit=260)),

@@ -123,10 +123,6 @@ def metadata(con, relation: Relation) -> dict:
         "preview": dg.MetadataValue.md(preview_markdown(con, relation)),
         "dagster/column_schema": column_schema(relation),
     }
-    if relation.name == "channels":  # the channels' estimates as a chart (opens with "[Show Markdown]")
-        from pipeline.charts import estimates_by_source, markdown
-
-        entries["chart"] = dg.MetadataValue.md(markdown([estimates_by_source(con)]))
     if relation.name == "validation_results":
         failed = con.execute("SELECT count(*) FROM validation_results WHERE NOT passed").fetchone()[0]
         entries["checks_not_passed_count"] = failed

@@ -38,7 +38,8 @@ def stage(staging_file: Path, warehouse_dir: Path, run_key: str) -> Path:
         con = duckdb.connect(str(staging_file), read_only=True)
         try:
             names = exports.write(con, release / "export", site.build_info(con))
-            site.write(con, release / "site", names)
+            previous = (warehouse_dir / CURRENT / "site").resolve() if (warehouse_dir / CURRENT).exists() else None
+            site.write(con, release / "site", names, previous)
         finally:
             con.close()
     except Exception as exc:

@@ -26,7 +26,6 @@ from tests.test_report_page import add_other_report
 
 UI_PAGES = [
     ("ui-channels-overview", "/assets/channels?view=overview", None),
-    ("ui-channels-chart", "/assets/channels?view=overview", "chart"),
     ("ui-validation-results", "/assets/validation_results?view=overview", None),
     ("ui-published-warehouse", "/assets/published_warehouse?view=overview", None),
     ("ui-published-warehouse-charts", "/assets/published_warehouse?view=overview", "charts"),
