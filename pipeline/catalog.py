@@ -33,6 +33,11 @@ class Column:
     nullable: bool
 
     @property
+    def sql(self) -> str:
+        """The name as a quoted SQL identifier."""
+        return identifier(self.name)
+
+    @property
     def unit(self) -> str:
         """The unit of the column's values, or "" where it has none (text, dates, flags)."""
         if self.name.endswith("_usd") or self.name.endswith("_usd_as_published"):
@@ -48,6 +53,11 @@ class Relation:
     kind: str  # "table" or "view"
     comment: str
     columns: tuple[Column, ...]
+
+    @property
+    def sql(self) -> str:
+        """The name as a quoted SQL identifier."""
+        return identifier(self.name)
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -72,7 +82,14 @@ def relations(con) -> list[Relation]:
     return [Relation(name, kind, comment, tuple(columns.get(name, ()))) for name, kind, comment in found]
 
 
-def _quote(text: str) -> str:
+def identifier(name: str) -> str:
+    """A name as a quoted SQL identifier (its double quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """Text as an SQL string literal (its single quotes doubled), where DuckDB takes no parameter
+    (COMMENT ON, COPY TO)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -92,14 +109,16 @@ def describe(con) -> int:
         table_text, column_texts = described.get(relation.name, ("", {}))
         keyword = "VIEW" if relation.kind == "view" else "TABLE"
         if table_text:
-            con.execute(f'COMMENT ON {keyword} "{relation.name}" IS {_quote(" ".join(table_text.split()))}')
+            comment = literal(" ".join(table_text.split()))
+            con.execute(f"COMMENT ON {keyword} {relation.sql} IS {comment}")
             written += 1
         for column in relation.columns:
             text = " ".join(column_texts.get(column.name, "").split())
             if column.unit == USD and "dollar" not in text.lower():
                 text = (text + " In US dollars (whole dollars).").strip()
             if text:
-                con.execute(f'COMMENT ON COLUMN "{relation.name}"."{column.name}" IS {_quote(text)}')
+                comment = literal(text)
+                con.execute(f"COMMENT ON COLUMN {relation.sql}.{column.sql} IS {comment}")
                 written += 1
     return written
 

@@ -121,14 +121,15 @@ def source_disagreements(con, have: dict[str, Relation]) -> Chart:
         chart.skipped = ("this warehouse has no source_comparisons view (it compares estimates of the same "
                          "channel from different series), so there is nothing to chart yet")
         return chart
-    ratio = next((c.name for c in comparisons.columns if "ratio" in c.name), None)
-    if ratio is None:
+    column = next((c for c in comparisons.columns if "ratio" in c.name), None)
+    if column is None:
         chart.skipped = "source_comparisons has no ratio column"
         return chart
+    ratio = column.name
     labels = [c.name for c in comparisons.columns if c.type == "VARCHAR"][:6]
     # the largest disagreements first (either way), as many as a chart can show
-    frame = con.execute(f'SELECT * FROM source_comparisons WHERE "{ratio}" IS NOT NULL AND "{ratio}" > 0 '
-                        f'ORDER BY abs(ln("{ratio}")) DESC LIMIT {MAX_PAIRS}').df()
+    frame = con.execute(f"SELECT * FROM source_comparisons WHERE {column.sql} > 0 ORDER BY abs(ln({column.sql})) DESC "
+                        "LIMIT ?", [MAX_PAIRS]).df()
     if frame.empty:
         chart.skipped = "source_comparisons has no pair of estimates with a ratio yet"
         return chart

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.catalog import Column, Relation, relations
+from pipeline.catalog import Column, Relation, literal, relations
 
 # DuckDB type -> Frictionless field type (Table Schema).
 TYPES = {"VARCHAR": "string", "DOUBLE": "number", "FLOAT": "number", "BIGINT": "integer", "INTEGER": "integer",
@@ -75,15 +75,16 @@ def write(con, target: Path, built: dict | None = None) -> list[str]:
     from frictionless import Package
 
     target.mkdir(parents=True, exist_ok=True)
-    exported: list[tuple[Relation, str]] = [(r, f'"{r.name}"') for r in relations(con)]
+    exported: list[tuple[Relation, str]] = [(r, r.sql) for r in relations(con)]
     build = _build_relation(con)
     if build is not None:
         exported.append((build, "build.info"))
     resources = []
     for relation, source in exported:
-        select = f"SELECT * FROM {source}"
-        con.execute(f"COPY ({select}) TO '{target / (relation.name + '.parquet')}' (FORMAT parquet)")
-        con.execute(f"COPY ({select}) TO '{target / (relation.name + '.csv')}' (FORMAT csv, HEADER)")
+        path = literal(str(target / f"{relation.name}.parquet"))
+        con.execute(f"COPY (SELECT * FROM {source}) TO {path} (FORMAT parquet)")
+        path = literal(str(target / f"{relation.name}.csv"))
+        con.execute(f"COPY (SELECT * FROM {source}) TO {path} (FORMAT csv, HEADER)")
         resources.append({
             "name": relation.name,
             "path": f"{relation.name}.csv",

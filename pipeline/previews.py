@@ -32,11 +32,11 @@ def _cell(value, column, row: dict) -> str:
 def preview_markdown(con, relation: Relation, limit: int = INLINE_LIMIT) -> str:
     """The rows of `relation` as Markdown, fitted under `limit` characters where it can be: columns of
     long text are left out first, then columns from the right (their names are listed)."""
-    total = con.execute(f'SELECT count(*) FROM "{relation.name}"').fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {relation.sql}").fetchone()[0]
     if total == 0:
         return f"**{relation.name}**: no rows."
     shown = total if total <= SMALL else FIRST_ROWS
-    cursor = con.execute(f'SELECT * FROM "{relation.name}" ORDER BY ALL LIMIT {shown}')
+    cursor = con.execute(f"SELECT * FROM {relation.sql} ORDER BY ALL LIMIT ?", [shown])
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     columns = [relation.column(n) for n in names]

@@ -53,6 +53,8 @@ def activate(release: Path, warehouse_dir: Path) -> None:
     """Make `release` the published page and exports with one atomic rename of a symbolic link; remove
     the releases it replaced."""
     current = warehouse_dir / CURRENT
+    if current.is_dir() and not current.is_symlink():  # a copy of the folder made by hand turned links into folders
+        shutil.rmtree(current)
     new_link = warehouse_dir / f"{CURRENT}.{release.name}.tmp"
     new_link.unlink(missing_ok=True)
     os.symlink(os.path.join(RELEASES, release.name), new_link)

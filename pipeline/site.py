@@ -42,8 +42,8 @@ def _rows(con, query: str, params: list | None = None) -> list[dict]:
 def _table(con, relation: Relation) -> dict:
     """A relation's rows (the first MAX_ROWS), every cell as a person reads it (for tables the page does
     not know by name)."""
-    total = con.execute(f'SELECT count(*) FROM "{relation.name}"').fetchone()[0]
-    rows = _rows(con, f'SELECT * FROM "{relation.name}" ORDER BY ALL LIMIT {MAX_ROWS}')
+    total = con.execute(f"SELECT count(*) FROM {relation.sql}").fetchone()[0]
+    rows = _rows(con, f"SELECT * FROM {relation.sql} ORDER BY ALL LIMIT ?", [MAX_ROWS])
     return {"name": relation.name, "comment": relation.comment, "columns": [c.name for c in relation.columns],
             "rows": [[display(row[c.name], c, row) for c in relation.columns] for row in rows], "total": total}
 
@@ -72,8 +72,8 @@ def write(con, target: Path, export_names: list[str], previous: Path | None = No
                              FROM figures f JOIN reports r USING (report_id)
                             WHERE f.topic = 'total' ORDER BY r.published_on DESC, f.report_id""")
     failed_total = con.execute("SELECT count(*) FROM validation_results WHERE NOT passed").fetchone()[0]
-    failed = _rows(con, f"""SELECT report_id, check_name, severity, value_basis, message FROM validation_results
-                             WHERE NOT passed ORDER BY report_id, check_name, value_basis LIMIT {MAX_ROWS}""")
+    failed = _rows(con, """SELECT report_id, check_name, severity, value_basis, message FROM validation_results
+                            WHERE NOT passed ORDER BY report_id, check_name, value_basis LIMIT ?""", [MAX_ROWS])
     comparisons = [_table(con, have[name]) for name in ("source_comparisons", "estimates") if name in have]
     changes = _table(con, have["report_changes"]) if "report_changes" in have else None
     info = build_info(con)

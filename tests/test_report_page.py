@@ -90,6 +90,11 @@ def test_page_and_exports_come_from_the_published_file_and_follow_an_incremental
     assert result.success
     run, method = rows(warehouse_path, "SELECT run_id, method FROM build.info")[0]
     assert method == "incremental"  # the comments survive a refresh that starts from a copy
+    # the UI shows the totals beside what this refresh read: one report of two, its two figures of all
+    figures = rows(warehouse_path, "SELECT count(*) FROM figures")[0][0]
+    for step, read in (("raw_reports", "figures_read"), ("validated_figures", "figures_validated")):
+        metadata = _materialization(result, step).materialization.metadata
+        assert (metadata["reports"].value, metadata["figures"].value, metadata[read].value) == (2, figures, 2)
     assert run != first_run and _page_run(warehouse_path) == run
     # only the published release is kept, and the page and the exports are the same one
     warehouse = warehouse_path.parent
