@@ -20,7 +20,7 @@ export DAGSTER_HOME
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench mutation
+.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench mutation browser screenshots
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -48,9 +48,20 @@ $(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
 warehouse: setup
 	$(VENV)/bin/python -m pipeline refresh
 
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check pipeline tests
 	$(VENV)/bin/pytest
+
+# The report page is tested in Debian's chromium (headless); installed here where it is missing
+# (CI runs as root; elsewhere through sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# Screenshots of the UI (dagster dev) and of the report page, to look at: make screenshots OUT=some/folder
+screenshots: setup browser
+	$(VENV)/bin/python -m tests.screenshots $(or $(OUT),screenshots)
 
 dev: setup
 	@if [ "$(DEV_HOST)" != 127.0.0.1 ]; then echo "make dev: listening on $(DEV_HOST), as HOST=$(DEV_HOST) on the command line asked: anyone who can reach it can start runs"; fi
@@ -75,7 +86,8 @@ check-defs: setup
 	$(VENV)/bin/dg check defs
 
 clean:
-	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging
+	rm -rf $(VENV) $(DAGSTER_HOME) .env warehouse/illicit_income.duckdb warehouse/.staging \
+		warehouse/site warehouse/export warehouse/.published warehouse/.releases
 
 # make new-report ID=some-report-2025-01-01 SOURCE=path/to/article.txt [PUBLISHED=2025-01-01]: a draft in
 # raw/_drafts/; make ready ID=... moves it into raw/. ID, SOURCE and PUBLISHED reach the program as they were

@@ -45,6 +45,9 @@ def summary(path: Path, out=sys.stdout) -> int:
     con = duckdb.connect(str(path), read_only=True)
     try:
         print(f"warehouse: {path}", file=out)
+        page = path.parent / "site" / "index.html"
+        if page.exists():
+            print(f"report page: {page} (exports, with datapackage.json: {path.parent / 'export'})", file=out)
         for table in PUBLISHED:
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             print(f"  {table:<20} {rows:>7} rows", file=out)

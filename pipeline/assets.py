@@ -102,6 +102,7 @@ def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir, warehouse
         "reports": len(folders),
         "reports_read": len(stale),
         "reports_unchanged": batch.reused,
+        "figures": len(loaded.figures) + _cached_figures(warehouse, batch),
         "raw_dir": str(raw_dir),
     })
     return batch
@@ -116,7 +117,7 @@ def raw_reports(context: dg.AssetExecutionContext, raw: RawReportsDir, warehouse
                 "when they were read and are not validated again.",
     metadata={"dagster/column_schema": column_schema("validated_figures")},
 )
-def validated_figures(context: dg.AssetExecutionContext, raw_reports, raw: RawReportsDir):
+def validated_figures(context: dg.AssetExecutionContext, raw_reports, raw: RawReportsDir, warehouse: Warehouse):
     from dataclasses import replace
 
     from pipeline.validation import validate_raw
@@ -128,9 +129,20 @@ def validated_figures(context: dg.AssetExecutionContext, raw_reports, raw: RawRe
     context.add_output_metadata({
         "figures_validated": len(validated.figures),
         "reports_validated": len(validated.reports),
+        "reports": len(raw_reports.digests),
+        "figures": len(validated.figures) + _cached_figures(warehouse, raw_reports),
+        "reports_unchanged_validated_before": raw_reports.reused,
         "figures_validated_by_topic": dg.MetadataValue.json(validated.figures["topic"].value_counts().to_dict()),
     })
     return replace(raw_reports, loaded=validated)
+
+
+def _cached_figures(warehouse: Warehouse, batch) -> int:
+    """Figures of the reports this refresh did not re-read (kept in the report cache)."""
+    from pipeline.report_cache import cached_figure_count
+
+    stale = set(batch.stale)
+    return cached_figure_count(warehouse.cache_path, [r for r in batch.digests if r not in stale])
 
 
 def _table_spec(table: str, deps: list[str], group: str = "warehouse", kind: str = "table") -> dg.AssetSpec:
@@ -184,7 +196,7 @@ def _build_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, raw: 
     this run's staging file (from nothing, or in a copy of the published file by replacing the changed
     reports' rows: pipeline.tables), then evaluate every table's checks; mark the staging file
     publishable only if every blocking check passed."""
-    from pipeline import report_cache, tables
+    from pipeline import catalog, previews, report_cache, tables
     from pipeline.report_checks import run_report_checks
     from pipeline.schemas import TABLE_SCHEMAS
 
@@ -196,16 +208,18 @@ def _build_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, raw: 
     with warehouse.fresh_staging(run_key, start_from_published=plan.decide) as con:
         report_cache.update(con, batch, checks)
         built = tables.build(con, plan, run_key)
+        catalog.describe(con)  # the data dictionary, as COMMENT ON, in the file itself
+        relations = {relation.name: relation for relation in catalog.relations(con)}
         # in the graph's order: validation_results holds the cross-report checks, which read source_comparisons
         for table in sorted(PUBLISHED, key=lambda name: name == "validation_results"):
             rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
             results.append(dg.MaterializeResult(asset_key=table, metadata={
                 "dagster/row_count": rows,
                 "dagster/table_name": f"illicit_income.main.{table}",
-                "staging_file": str(warehouse.staging_path(run_key)),
                 "built": built.method,
                 "why": built.reason,
                 "reports_rebuilt": built.reports_rebuilt,
+                **previews.metadata(con, relations[table]),
             }))
         con.execute("BEGIN")
         schema_results = schema_check_results(con, TABLE_SCHEMAS, built.rows_to_validate, raw.resolved.name)
@@ -228,7 +242,9 @@ def _run_key(context: dg.AssetExecutionContext) -> str:
     kinds={"duckdb"},
     owners=OWNERS,
     check_specs=PUBLISH_CHECK_SPECS,
-    description="warehouse/illicit_income.duckdb, the file analysts open: the staging file this run built, "
+    description="warehouse/illicit_income.duckdb, the file analysts open (its row count: the figures it publishes), "
+                "with the report page warehouse/site/index.html and the exports warehouse/export/ of the same file: "
+                "the staging file this run built, "
                 "published only if every blocking check passed on it, audited (opens read-only, every table and "
                 "view present, reports and figures not empty), then renamed over the published file atomically; "
                 f"readers keep their snapshot. Written with storage version {PUBLISHED_STORAGE_VERSION} so that "
@@ -239,14 +255,20 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
         counts, changes = warehouse.publish(_run_key(context))
     except PublishError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    from pipeline import release
+
     path = warehouse.published_path
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
+            "report_page": dg.MetadataValue.path(str(release.published_page(path.parent))),
+            "exports": dg.MetadataValue.path(str(path.parent / "export" / "datapackage.json")),
+            "charts": dg.MetadataValue.md(release.charts_markdown(path.parent)),
             "bytes": path.stat().st_size,
             "storage_version": PUBLISHED_STORAGE_VERSION,
             "row_counts": dg.MetadataValue.json(counts),
-            "dagster/row_count": sum(counts.values()),
+            "reports": counts["reports"],
+            "dagster/row_count": counts["figures"],  # every published number is one figure of one report
             "changes_since_previous": dg.MetadataValue.md(
                 "first publication" if changes is None
                 else "\n".join(f"- {line}" for line in changes) or "nothing changed"),

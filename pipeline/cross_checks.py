@@ -20,6 +20,7 @@ from collections import defaultdict
 from pipeline import vocabulary as v
 from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, BOTH, ReportCheck, usd
 from pipeline.report_checks import status as _status
+from pipeline.warehouse import sql
 
 SOURCES_AGREE = "sources_agree"
 DISTINCT_DOCUMENTS = "distinct_documents"
@@ -47,31 +48,10 @@ CROSS_REPORT_CHECKS: tuple[ReportCheck, ...] = (
 )
 CROSS_REPORT_CHECK_NAMES = tuple(check.name for check in CROSS_REPORT_CHECKS)
 
-# What each report's comparisons say, in one pass over the view: how many there are and how many are
-# further apart than the factor, and the SHOWN furthest apart (or, when all agree, the SHOWN closest) to
-# name in the message; every pair is in source_comparisons. A pair is shown by a struct of its fields, and
-# ordered by (factor, other report, figures) so that the same warehouse always gives the same message.
-SHOWN = 3
-_PAIR = """struct_pack(channel, measure, unit, basis, period_start, period_end, other_period_start, other_period_end,
-                  years, other_years, qualifier, other_qualifier, report_id, other_report_id,
-                  value, other_value, compared_value, other_compared_value, factor,
-                  value_as_published, other_value_as_published, compared_value_as_published,
-                  other_compared_value_as_published, factor_as_published)"""
-_ORDER = "struct_pack({factor}, other_report_id, figure_id, other_figure_id)"
-_SUMMARY = f"""
-SELECT report_id,
-       count(*) AS compared,
-       count(*) FILTER (WHERE NOT agree) AS apart,
-       count(*) FILTER (WHERE NOT agree_as_published) AS apart_as_published,
-       max_by({_PAIR}, {_ORDER.format(factor="factor")}, {SHOWN}) FILTER (WHERE NOT agree) AS furthest,
-       max_by({_PAIR}, {_ORDER.format(factor="factor_as_published")}, {SHOWN})
-           FILTER (WHERE NOT agree_as_published) AS furthest_as_published,
-       min_by({_PAIR}, {_ORDER.format(factor="factor")}, {SHOWN}) AS closest,
-       min_by({_PAIR}, {_ORDER.format(factor="factor_as_published")}, {SHOWN}) AS closest_as_published
-FROM source_comparisons
-GROUP BY report_id
-ORDER BY report_id
-"""
+# What each report's comparisons say, in one pass over the view (pipeline/sql/source_agreement.sql): how
+# many there are, how many are further apart than the factor, and the SHOWN furthest apart (or, when all
+# agree, the SHOWN closest) to name in the message; every pair is in source_comparisons.
+SHOWN = 3  # the query's max_by/min_by take 3: a test keeps them equal
 
 
 def _amount(value: float, unit: str) -> str:
@@ -144,7 +124,7 @@ def rows(con) -> list[tuple]:
     comparison is not compared (its estimates may be compared on later reports: those rows say so)."""
     result = []
     check = CROSS_REPORT_CHECKS[0]
-    cursor = con.execute(_SUMMARY)
+    cursor = con.execute(sql("source_agreement"))
     names = [column[0] for column in cursor.description]
     compared = {}
     for values in cursor.fetchall():
@@ -179,11 +159,11 @@ def write_rows(con) -> None:
 
     columns = ["report_id", "check_name", "severity", "value_basis", "passed", "status", "message"]
     computed = pd.DataFrame(rows(con), columns=columns).astype({"passed": "boolean"})
-    placeholders = ", ".join("?" for _ in CROSS_REPORT_CHECK_NAMES)
     con.execute("BEGIN")
-    con.execute(f"DELETE FROM validation_results WHERE check_name IN ({placeholders})",
-                list(CROSS_REPORT_CHECK_NAMES)).fetchall()
+    con.execute("DELETE FROM validation_results WHERE check_name IN (SELECT unnest(?::VARCHAR[]))",
+                [list(CROSS_REPORT_CHECK_NAMES)]).fetchall()
     with registered(con, "_cross_report_rows", computed):
-        con.execute(f"INSERT INTO validation_results ({', '.join(columns)}) "
-                    f"SELECT {', '.join(columns)} FROM _cross_report_rows").fetchall()
+        con.execute("INSERT INTO validation_results (report_id, check_name, severity, value_basis, passed, status, message) "
+                    "SELECT report_id, check_name, severity, value_basis, passed, status, message "
+                    "FROM _cross_report_rows").fetchall()
     con.execute("COMMIT")

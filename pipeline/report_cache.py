@@ -224,6 +224,26 @@ def cached_folders(con) -> dict[str, tuple[str, str | None]]:
     return {r: (d, sig) for r, d, sig in con.execute(f"SELECT report_id, digest, signature FROM {FOLDERS}").fetchall()}
 
 
+def cached_figure_count(cache_path: Path, report_ids: list[str]) -> int:
+    """How many figures the cache file holds for these reports (0 where it cannot be read): with the
+    figures read in this refresh, the total a refresh stands on."""
+    import duckdb
+
+    if not report_ids or not cache_path.exists():
+        return 0
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS cache (READ_ONLY)", [str(cache_path)])
+        if not _current(con):
+            return 0
+        return con.execute(f"SELECT count(*) FROM {ROWS['figures']} WHERE report_id IN (SELECT unnest(?))",
+                           [report_ids]).fetchall()[0][0]
+    except duckdb.Error:
+        return 0
+    finally:
+        con.close()
+
+
 def _current(con) -> bool:
     """The attached cache was written by this code version (else it is dropped whole, never mixed)."""
     if not _has_table(con, "meta"):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
+from pipeline import release
 from pipeline.errors import PublishError
 
 if TYPE_CHECKING:
@@ -302,6 +303,7 @@ class Warehouse(dg.ConfigurableResource):
                 raise PublishError(f"run {run_key}: {staging} has a write-ahead log: it was not closed cleanly "
                                    "after it was built; nothing was published")
             counts = self._audit(staging)
+            staged = release.stage(staging, published.parent, run_key)  # the page and exports of this file
             try:
                 # A writer holding the published file would see it vanish under it: wait for it to go.
                 self._wait_for_no_writer(published)
@@ -312,6 +314,7 @@ class Warehouse(dg.ConfigurableResource):
             with open(staging, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(staging, published)
+            release.activate(staged, published.parent)
             self._passed_marker(run_key).unlink(missing_ok=True)
             self._published_stamp.write_text(_stamp(published), encoding="utf-8")
         wal = published.with_name(published.name + ".wal")

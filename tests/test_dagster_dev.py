@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.catalog import money
 from pipeline.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
@@ -132,6 +133,33 @@ def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, w
         assert schedules == {"daily_refresh": "RUNNING"}
         assert sensors == {"raw_reports_sensor": "RUNNING", "inbox_sensor": "RUNNING"}
         assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
+
+        # the channels asset's latest materialization carries the preview of its rows, and DuckDB's types
+        latest = _graphql(port, """{ assetOrError(assetKey: {path: ["channels"]}) { ... on Asset {
+            assetMaterializations(limit: 1) { runId metadataEntries { label __typename
+                ... on MarkdownMetadataEntry { mdStr }
+                ... on TableSchemaMetadataEntry { schema { columns { name type } } } } } } } }""")
+        materialization = latest["assetOrError"]["assetMaterializations"][0]
+        entries = {e["label"]: e for e in materialization["metadataEntries"]}
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+        try:
+            assert materialization["runId"] == con.execute("SELECT run_id FROM build.info").fetchone()[0]
+            channels = con.execute("SELECT channel, income_usd FROM channels").fetchall()
+            types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'channels' "
+                                "AND schema_name = 'main' ORDER BY column_index").fetchall()
+        finally:
+            con.close()
+        assert entries["preview"]["__typename"] == "MarkdownMetadataEntry"
+        for channel, income in channels:
+            assert channel in entries["preview"]["mdStr"] and money(income) in entries["preview"]["mdStr"]
+        columns = entries["dagster/column_schema"]["schema"]["columns"]
+        assert [(c["name"], c["type"]) for c in columns] == types
+
+        # the charts are on the published file's materialization, as images the UI renders
+        published = _graphql(port, """{ assetOrError(assetKey: {path: ["published_warehouse"]}) { ... on Asset {
+            assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } } }""")
+        entries = {e["label"]: e for e in published["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
+        assert "data:image/svg+xml;base64," in entries["charts"]["mdStr"]
 
 
 CYBER_ONLY_SOURCE = "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025, the firm said.\n"

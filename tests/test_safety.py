@@ -102,6 +102,11 @@ SQL_NAME_ALLOWLIST = {
     "alias",  # tables.py: its in-memory database, "rebuilt_" and a uuid's hex digits
     "_CHANGED_REPORTS", "_REBUILT_SERIES",  # tables.py: constant conditions on its own temporary tables
     "names",  # column names declared unique by a pandera model in schemas.py
+    # catalog/exports/previews/site/charts: names read from the catalog of the file the pipeline built
+    "relation", "column",  # their .sql: the name as an identifier, its double quotes doubled (catalog.identifier)
+    "source",  # a relation's .sql, or the constant build.info
+    "keyword",  # the constant TABLE or VIEW
+    "comment", "path",  # catalog.literal(...): descriptions of column_schemas.json, an export file's path
 }
 SQL_METHODS = {"execute", "executemany", "sql", "query"}
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ATTACH|DETACH|DROP|COPY|ALTER|PRAGMA)\b")

@@ -238,3 +238,9 @@ def test_the_rules_of_source_comparisons_are_checked_on_every_row(sources, tmp_p
     con.execute("CREATE OR REPLACE VIEW source_comparisons AS SELECT * EXCLUDE (ratio) FROM pairs")
     assert [p.field for p in _sql_rule_problems(con, "source_comparisons", model)[0]] == ["columns"]
     con.close()
+
+
+def test_the_message_names_as_many_pairs_as_the_query_fetches():
+    from pipeline.cross_checks import SHOWN
+
+    assert sql("source_agreement").count(f"other_figure_id), {SHOWN})") == 4
