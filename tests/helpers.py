@@ -3,9 +3,12 @@ editing a copied report, and finding a located problem in a RawReportError."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -43,6 +46,34 @@ def refresh_cli(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@contextlib.contextmanager
+def process_group(cmd: list[str], cwd: Path, env: dict, log_path: Path) -> Iterator[subprocess.Popen]:
+    """A command (dagster dev, dagster-daemon) in a process group of its own, output to log_path; the whole
+    group is ended after (SIGTERM, then SIGKILL for what is left), so no process outlives the test."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def instance_at(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance of the folder `home`, as `dagster dev` with DAGSTER_HOME=home reads it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            yield instance
 
 
 def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from pipeline.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
+from .helpers import process_group
 
 pytestmark = pytest.mark.slow
 
@@ -59,26 +59,11 @@ def _wait_for_location(port: int, deadline: float) -> None:
 def dagster_dev(cwd: Path, env: dict, log_path: Path):
     """`dagster dev` on a free loopback port, in its own process group; the whole group is stopped after."""
     port = _free_port()
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
+           "--host", "127.0.0.1", "--port", str(port)]
+    with process_group(cmd, cwd, env, log_path):
         _wait_for_location(port, time.monotonic() + 180)
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=20)
-        log.close()
 
 
 def _runs(port: int) -> list[dict]:
