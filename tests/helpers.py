@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,6 +48,28 @@ def refresh_cli(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def project_copy(target: Path, refresh_cron: str | None = None) -> Path:
+    """The project's code, raw/ and pyproject.toml copied to `target` (with the daily refresh's cron replaced
+    by `refresh_cron` if given). Run with PYTHONPATH=target, the copy's `pipeline` package is the one imported,
+    so its raw/ and warehouse/ are the copy's."""
+    target.mkdir()
+    shutil.copytree(PROJECT_ROOT / "pipeline", target / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "raw", target / "raw")
+    text = (PROJECT_ROOT / "pyproject.toml").read_text()
+    if refresh_cron:
+        start = text.index("refresh_cron = ")
+        text = text[:start] + f'refresh_cron = "{refresh_cron}"' + text[text.index("\n", start):]
+    (target / "pyproject.toml").write_text(text)
+    return target
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -8,8 +8,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,15 +21,9 @@ import pytest
 from pipeline.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
-from .helpers import process_group
+from .helpers import free_port, process_group, project_copy
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -58,7 +50,7 @@ def _wait_for_location(port: int, deadline: float) -> None:
 @contextlib.contextmanager
 def dagster_dev(cwd: Path, env: dict, log_path: Path):
     """`dagster dev` on a free loopback port, in its own process group; the whole group is stopped after."""
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
            "--host", "127.0.0.1", "--port", str(port)]
     with process_group(cmd, cwd, env, log_path):
@@ -154,11 +146,7 @@ def _add_cyber_only_report(raw: Path) -> str:
 def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
     """The real thing: webserver, daemon and code server on a copy of the project; a report folder
     saved into raw/ is published by the sensor's run, with no one starting anything."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    project = project_copy(tmp_path / "project")
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
@@ -185,6 +173,8 @@ def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path
         time.sleep(25)
         assert len(_runs(port)) == 2
 
+    # the runs' console logs are at INFO: dagster dev's terminal shows no DEBUG event of their steps
+    assert " - DEBUG - " not in (tmp_path / "dagster-dev.log").read_text(errors="replace")
     con = duckdb.connect(str(published), read_only=True)
     try:
         assert con.execute("SELECT report_id FROM reports ORDER BY report_id").fetchall() == [
