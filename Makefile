@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 DAGSTER_HOME := $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= 3
 
 # `make postgres` writes .postgres/env (DAGSTER_HOME and the DAGSTER_PG_* variables of
 # pipeline/dagster-postgres.yaml): while it exists, every target below uses that PostgreSQL instance.
@@ -49,11 +49,12 @@ $(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
 warehouse: setup
 	$(VENV)/bin/python -m pipeline refresh
 
-# The whole suite, on every core (pytest-xdist); tests of one module share a worker and its fixtures.
+# The whole suite in parallel (pytest-xdist); tests that share a module-scoped fixture share a worker (conftest.py).
+# Three workers on two cores: the slowest tests mostly wait (on dagster dev, a daemon's tick, a server).
 test: setup
 	$(VENV)/bin/ruff check pipeline tests scripts
 	$(VENV)/bin/dg check defs
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadscope
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Webserver, daemon and code server in one command, as Dagster 1.13 recommends (`dagster dev` works too).
 dev: setup

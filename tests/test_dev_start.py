@@ -5,6 +5,7 @@ seen from there on. The sensor is evaluated directly, on a warehouse the real jo
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +13,7 @@ import pytest
 
 from pipeline.automation import raw_reports_sensor
 
+from .conftest import RAW, SEED_ID
 from .helpers import build, edit
 from .test_sensor import sensor_resources
 
@@ -22,14 +24,31 @@ def instance():
         yield inst
 
 
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory) -> Path:
+    """raw/ (the seed) and the warehouse the real job published from it, built once for this module."""
+    base = tmp_path_factory.mktemp("published")
+    shutil.copytree(RAW, base / "raw")
+    assert build(base / "raw", base / "warehouse" / "illicit_income.duckdb").success
+    return base
+
+
+@pytest.fixture
+def published(published_once, tmp_path) -> tuple[Path, Path]:
+    """A private copy of that raw/ and its published warehouse (report cache included): (raw_dir, warehouse_path)."""
+    for name in ("raw", "warehouse"):
+        shutil.copytree(published_once / name, tmp_path / name)
+    return tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb"
+
+
 def first_tick(instance, raw_dir: Path, warehouse_path: Path, cursor: str | None = None):
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=sensor_resources(raw_dir, warehouse_path))
     return raw_reports_sensor.evaluate_tick(context)
 
 
-def test_first_tick_skips_when_the_published_warehouse_is_current_and_sees_later_changes(instance, raw_dir, seed_dir,
-                                                                                         warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_first_tick_skips_when_the_published_warehouse_is_current_and_sees_later_changes(instance, published):
+    raw_dir, warehouse_path = published
+    seed_dir = raw_dir / SEED_ID
     data = first_tick(instance, raw_dir, warehouse_path)
     assert data.run_requests == [] and "published warehouse is current" in data.skip_message
     assert first_tick(instance, raw_dir, warehouse_path, data.cursor).run_requests == []  # and stays quiet
@@ -40,9 +59,9 @@ def test_first_tick_skips_when_the_published_warehouse_is_current_and_sees_later
     assert later.run_requests[0].tags["raw_changes"] == f"changed {seed_dir.name}/report.toml"
 
 
-def test_first_tick_refreshes_when_raw_changed_since_the_published_warehouse(instance, raw_dir, seed_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
-    (seed_dir / "notes.md").write_text("a file added after the refresh\n", encoding="utf-8")
+def test_first_tick_refreshes_when_raw_changed_since_the_published_warehouse(instance, published):
+    raw_dir, warehouse_path = published
+    (raw_dir / SEED_ID / "notes.md").write_text("a file added after the refresh\n", encoding="utf-8")
     data = first_tick(instance, raw_dir, warehouse_path)
     assert len(data.run_requests) == 1
     assert json.loads(data.cursor)["generation"] == 1
@@ -90,7 +109,6 @@ def test_dg_dev_after_make_warehouse_starts_no_run_prints_no_debug_and_sigterm_e
     refresh, the terminal carries no DEBUG event and no SupersessionWarning, and SIGTERM to dg dev alone
     ends the webserver, the daemon and the code servers it started."""
     import os
-    import shutil
     import signal
     import subprocess
     import sys
