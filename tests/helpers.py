@@ -72,12 +72,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def process_group(cmd: list[str], cwd: Path, env: dict, log_path: Path) -> Iterator[subprocess.Popen]:
     """A command (dagster dev, dagster-daemon) in a process group of its own, output to log_path; the whole
-    group is ended after (SIGTERM, then SIGKILL for what is left), so no process outlives the test."""
+    group is ended after (SIGTERM, then SIGKILL for what is left), so no process outlives the test.
+
+    It starts with SIGINT at its default action, as from a terminal: a shell script's background job (a CI
+    step, `make test &`) inherits SIGINT ignored, and Dagster's dev command maps SIGTERM to SIGINT's
+    handler, so it would ignore SIGTERM too."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_default_sigint)
         try:
             yield proc
         finally:
