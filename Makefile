@@ -15,12 +15,18 @@ DEV_HOST := $(HOST)
 else
 DEV_HOST := 127.0.0.1
 endif
+TEST_WORKERS ?= 3
 
-export DAGSTER_HOME
+# `make postgres` writes .postgres/env (DAGSTER_HOME and the DAGSTER_PG_* variables of
+# pipeline/dagster-postgres.yaml): while it exists, every target below uses that PostgreSQL instance.
+-include .postgres/env
+export DAGSTER_HOME DAGSTER_PG_HOST DAGSTER_PG_PORT DAGSTER_PG_USERNAME DAGSTER_PG_PASSWORD DAGSTER_PG_DB
+# dg checks that it runs in the project's environment
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench mutation browser screenshots
+.PHONY: setup warehouse test dev summary check-defs clean new-report ready eval-drafter bench mutation browser screenshots postgres postgres-stop webserver daemon .env
 
 setup: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml .env
 
@@ -40,17 +46,21 @@ $(DAGSTER_HOME)/dagster.yaml: pipeline/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp pipeline/dagster.yaml $@
 
-# `dagster dev` and `dg dev` read .env from the working directory: it points them at the same
-# instance as `make warehouse`. Written here because DAGSTER_HOME must be an absolute path.
-.env: Makefile
-	@echo "DAGSTER_HOME=$(DAGSTER_HOME)" > $@
+# `dagster dev` and `dg dev` read .env from the working directory (over the environment): it points
+# them at the same instance as `make warehouse`, PostgreSQL's while `make postgres` runs. Written at
+# every setup because DAGSTER_HOME must be an absolute path and changes with `make postgres`.
+.env:
+	@{ echo "DAGSTER_HOME=$(DAGSTER_HOME)"; [ ! -f .postgres/env ] || grep '^DAGSTER_PG_' .postgres/env; } > $@
 
 warehouse: setup
 	$(VENV)/bin/python -m pipeline refresh
 
+# The whole suite in parallel (pytest-xdist); tests that share a module-scoped fixture share a worker (conftest.py).
+# Three workers on two cores: the slowest tests mostly wait (on dagster dev, a daemon's tick, a server).
 test: setup browser
-	$(VENV)/bin/ruff check pipeline tests
-	$(VENV)/bin/pytest
+	$(VENV)/bin/ruff check pipeline tests scripts
+	$(VENV)/bin/dg check defs
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The report page is tested in Debian's chromium (headless); installed here where it is missing
 # (CI runs as root; elsewhere through sudo).
@@ -63,9 +73,26 @@ browser:
 screenshots: setup browser
 	$(VENV)/bin/python -m tests.screenshots $(or $(OUT),screenshots)
 
+# Webserver, daemon and code server in one command, as Dagster 1.13 recommends (`dagster dev` works too).
 dev: setup
 	@if [ "$(DEV_HOST)" != 127.0.0.1 ]; then echo "make dev: listening on $(DEV_HOST), as HOST=$(DEV_HOST) on the command line asked: anyone who can reach it can start runs"; fi
-	$(VENV)/bin/dagster dev --host $(DEV_HOST) --port $(PORT)
+	$(VENV)/bin/dg dev --host $(DEV_HOST) --port $(PORT)
+
+# A local PostgreSQL for the instance (runs, events, ticks), as a team would run it; see docs/team.md.
+postgres: setup
+	$(VENV)/bin/python scripts/local_postgres.py start
+	@$(MAKE) --no-print-directory .env
+
+postgres-stop:
+	$(VENV)/bin/python scripts/local_postgres.py stop
+	rm -f .env
+
+# The webserver and the daemon as separate processes (a team's shape: replicas of the first, one of the second).
+webserver: setup
+	$(VENV)/bin/dagster-webserver -m pipeline.definitions --host $(DEV_HOST) --port $(PORT)
+
+daemon: setup
+	$(VENV)/bin/dagster-daemon run -m pipeline.definitions
 
 # A benchmark, not a test: synthetic raw/ trees of 1 to 5,000 reports, pipeline against a bare floor
 # (about 20 minutes with the test suite; results in tests/benchmark/results.json). BENCH_ARGS="--sizes 1 100 --repeats 1" to try it.

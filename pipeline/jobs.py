@@ -13,4 +13,7 @@ refresh_warehouse = dg.define_asset_job(
                 "checks, and publish warehouse/illicit_income.duckdb only if every blocking check passed. "
                 "`make warehouse` runs this job.",
     tags={"dagster/max_retries": 0},
+    # A run's console log (the terminal of `dagster dev`) at INFO, not every DEBUG event of every step;
+    # every event is still in the run's event log, in the UI.
+    config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
 )

@@ -40,3 +40,18 @@ def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`, --dist loadgroup), the tests that share a module- or session-scoped
+    fixture (a warehouse built once, a PostgreSQL server) run on one worker, so it is made once; every
+    other test goes to whichever worker is free."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = sorted(name for name in item.fixturenames  # this suite's own fixtures, not pytest's tmp_path_factory
+                        if any(d.scope in ("module", "session") and d.func.__module__.startswith("tests")
+                               for d in info.name2fixturedefs.get(name, ())))
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))

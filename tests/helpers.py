@@ -3,9 +3,14 @@ editing a copied report, and finding a located problem in a RawReportError."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -43,6 +48,65 @@ def refresh_cli(raw_dir: Path, warehouse_path: Path, home: Path) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def project_copy(target: Path, refresh_cron: str | None = None) -> Path:
+    """The project's code, raw/ and pyproject.toml copied to `target` (with the daily refresh's cron replaced
+    by `refresh_cron` if given). Run with PYTHONPATH=target, the copy's `pipeline` package is the one imported,
+    so its raw/ and warehouse/ are the copy's."""
+    target.mkdir()
+    shutil.copytree(PROJECT_ROOT / "pipeline", target / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "raw", target / "raw")
+    text = (PROJECT_ROOT / "pyproject.toml").read_text()
+    if refresh_cron:
+        start = text.index("refresh_cron = ")
+        text = text[:start] + f'refresh_cron = "{refresh_cron}"' + text[text.index("\n", start):]
+    (target / "pyproject.toml").write_text(text)
+    return target
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def process_group(cmd: list[str], cwd: Path, env: dict, log_path: Path) -> Iterator[subprocess.Popen]:
+    """A command (dagster dev, dagster-daemon) in a process group of its own, output to log_path; the whole
+    group is ended after (SIGTERM, then SIGKILL for what is left), so no process outlives the test.
+
+    It starts with SIGINT at its default action, as from a terminal: a shell script's background job (a CI
+    step, `make test &`) inherits SIGINT ignored, and Dagster's dev command maps SIGTERM to SIGINT's
+    handler, so it would ignore SIGTERM too."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_default_sigint)
+        try:
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def instance_at(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance of the folder `home`, as `dagster dev` with DAGSTER_HOME=home reads it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            yield instance
 
 
 def rows(path: Path, query: str, params: list | None = None) -> list[tuple]:

@@ -28,14 +28,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 
 from pipeline import vocabulary as v
 from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE
 
 from .conftest import PROJECT_ROOT, RAW, SEED_ID, SEED_SHA256
-from .helpers import build, edit
+from .helpers import build, edit, instance_at
 
 SOURCE = "000_7135ed9bf0dced39.txt"
 PUBLISHED = "illicit_income.duckdb"
@@ -795,6 +793,6 @@ def test_make_warehouse_on_a_broken_report_exits_1_names_the_problem_and_keeps_t
     assert f"nothing was published; {case_warehouse} is as it was." in out.stdout
     assert case_warehouse.read_bytes() == good.data
     assert [p.name for p in case_warehouse.parent.iterdir() if ".tmp" in p.name] == []
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with instance_at(home) as instance:
         assert [(r.job_name, r.status) for r in instance.get_runs()] == [
             ("refresh_warehouse", dg.DagsterRunStatus.FAILURE)]

@@ -19,18 +19,17 @@ from pipeline import raw_reports, report_cache, report_files
 from pipeline.automation import raw_reports_sensor
 from pipeline.errors import MAX_SHOWN, RawReportError
 from pipeline.validation import load_and_check
-from pipeline.warehouse import RawReportsDir
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import build, failure_message, find_problem
+from .test_sensor import sensor_resources
 
 FOLDER = f"raw/{SEED_ID}"
 
 
 def evaluate(raw_dir: Path, cursor: str | None = None):
     with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"raw": RawReportsDir(path=str(raw_dir))})
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=sensor_resources(raw_dir))
         return raw_reports_sensor.evaluate_tick(context)
 
 
@@ -177,12 +176,12 @@ def _make_dev(*args: str, **env: str) -> str:
 
 def test_a_host_exported_in_the_environment_does_not_change_where_make_dev_listens():
     out = _make_dev(HOST="0.0.0.0")
-    assert "--host 127.0.0.1" in [line for line in out.splitlines() if "dagster dev" in line][-1]
+    assert "--host 127.0.0.1" in [line for line in out.splitlines() if "dg dev" in line][-1]
     assert "0.0.0.0" not in out
 
 
 def test_a_host_asked_for_on_the_command_line_is_used_and_said():
     out = _make_dev("HOST=0.0.0.0", HOST="10.9.9.9")
-    assert "--host 0.0.0.0" in [line for line in out.splitlines() if "dagster dev" in line][-1]
+    assert "--host 0.0.0.0" in [line for line in out.splitlines() if "dg dev" in line][-1]
     assert "listening on 0.0.0.0" in out and "10.9.9.9" not in out
 

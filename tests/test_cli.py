@@ -4,11 +4,9 @@ instance (so it shows in `dagster dev`), a summary at the end, exit 1 and nothin
 from __future__ import annotations
 
 import dagster as dg
-from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 
 from .conftest import SEED_ID
-from .helpers import refresh_cli
+from .helpers import instance_at, refresh_cli
 
 
 def test_refresh_publishes_prints_a_summary_and_records_the_run(raw_dir, warehouse_path, tmp_path):
@@ -28,7 +26,7 @@ def test_refresh_publishes_prints_a_summary_and_records_the_run(raw_dir, warehou
     assert "[warn] figure_periods_within_report: 5 figure(s)" in out.stdout
     # totals_consistent on both bases: the seed states one total
     assert "4 check row(s) had nothing to compare (where status = 'not_compared')" in out.stdout
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with instance_at(home) as instance:
         runs = instance.get_runs()
         assert [(r.job_name, r.status) for r in runs] == [("refresh_warehouse", dg.DagsterRunStatus.SUCCESS)]
 
@@ -108,5 +106,5 @@ def test_a_refresh_runs_in_the_instance_of_pipeline_instance(raw_dir, warehouse_
 
     monkeypatch.setattr(pipeline.instance, "refresh_instance", recorded)
     assert refresh(str(raw_dir), str(warehouse_path)) == 0
-    assert [type(i.event_log_storage).__name__ for i in used] == ["KeptConnectionsSqliteEventLogStorage"]
+    assert [i.root_directory for i in used] == [str(dagster_home)]
     assert f"warehouse: {warehouse_path}" in capsys.readouterr().out

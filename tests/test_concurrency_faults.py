@@ -22,6 +22,7 @@ from pipeline.warehouse import RawReportsDir, Warehouse
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import ALL_ASSETS, build, edit, failure_message, rows
+from .test_sensor import sensor_resources
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def test_the_sensor_marks_the_run_of_a_killed_refresh_failed(raw_dir, warehouse_
     proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
     with dg.DagsterInstance.get() as instance:
         run_id = kill_once_started(proc, instance)
-        context = dg.build_sensor_context(instance=instance, resources={"raw": RawReportsDir(path=str(raw_dir))})
+        context = dg.build_sensor_context(instance=instance, resources=sensor_resources(raw_dir, warehouse_path))
 
         raw_reports_sensor.evaluate_tick(context)
 

@@ -8,9 +8,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,14 +22,10 @@ from pipeline.catalog import money
 from pipeline.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
+from .helpers import free_port, process_group
+from .helpers import project_copy as copy_of_the_project
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -59,27 +52,12 @@ def _wait_for_location(port: int, deadline: float) -> None:
 @contextlib.contextmanager
 def dagster_dev(cwd: Path, env: dict, log_path: Path):
     """`dagster dev` on a free loopback port, in its own process group; the whole group is stopped after."""
-    port = _free_port()
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    port = free_port()
+    cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "pipeline.definitions",
+           "--host", "127.0.0.1", "--port", str(port)]
+    with process_group(cmd, cwd, env, log_path):
         _wait_for_location(port, time.monotonic() + 180)
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=20)
-        log.close()
 
 
 def _runs(port: int) -> list[dict]:
@@ -197,11 +175,7 @@ def _add_cyber_only_report(raw: Path) -> str:
 def project_copy(tmp_path: Path) -> tuple[Path, dict]:
     """A copy of the project (pipeline/, raw/, pyproject.toml) and the environment of a process that runs
     it against a Dagster home configured as the project's."""
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(PROJECT_ROOT / "raw", project / "raw")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    project = copy_of_the_project(tmp_path / "project")
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
@@ -234,12 +208,16 @@ def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path
         time.sleep(25)
         assert len(_runs(port)) == 2
 
+    # the runs' console logs are at INFO: dagster dev's terminal shows no DEBUG event of their steps
+    assert " - DEBUG - " not in (tmp_path / "dagster-dev.log").read_text(errors="replace")
     con = duckdb.connect(str(published), read_only=True)
     try:
         assert con.execute("SELECT report_id FROM reports ORDER BY report_id").fetchall() == [
             (report_id,), ("inss-illicit-income-2024-09-03",)]
-        assert con.execute("SELECT report_id, income_usd FROM latest_channels WHERE channel = 'cyber'").fetchall() == [
-            (report_id, 1_200_000_000.0)]
+        # the new report's 2025 figure beside the seed's 2017-2023 one: no period hides another
+        assert con.execute("SELECT report_id, income_usd FROM latest_channels WHERE channel = 'cyber' "
+                           "ORDER BY period_start").fetchall() == [
+            ("inss-illicit-income-2024-09-03", 1_350_000_000.0), (report_id, 1_200_000_000.0)]
     finally:
         con.close()
     print(f"report saved -> sensor run finished in {seconds:.0f} s")

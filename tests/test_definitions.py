@@ -3,6 +3,7 @@ analyst's query or a colleague's bookmark in the UI."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -177,3 +178,15 @@ def test_dg_check_defs_passes(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "All definitions loaded successfully" in out.stdout + out.stderr
+
+
+def test_dg_list_defs_lists_the_projects_definitions_from_the_repo_root(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
+    out = subprocess.run([str(Path(sys.executable).parent / "dg"), "list", "defs", "--json"], cwd=PROJECT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    listed = json.loads(out.stdout)
+    assert {job["name"] for job in listed["jobs"]} == {"refresh_warehouse"}
+    assert {sensor["name"] for sensor in listed["sensors"]} == {"raw_reports_sensor", "inbox_sensor"}
+    assert {schedule["name"] for schedule in listed["schedules"]} == {"daily_refresh"}
+    assert "published_warehouse" in {asset["asset_key"] for asset in listed["assets"]}

@@ -25,6 +25,7 @@ from pipeline.validation import load_and_check
 from pipeline.warehouse import RawReportsDir
 
 from .conftest import PROJECT_ROOT, SEED_ID
+from .test_sensor import sensor_resources
 
 SEED_SOURCE_NAME = "000_7135ed9bf0dced39.txt"
 
@@ -138,7 +139,7 @@ def test_the_loader_and_the_raw_sensor_leave_drafts_and_the_inbox_alone(raw_dir,
     assert all(not path.startswith("_") for path in scan_raw(raw_dir, {}))
 
     with dg.instance_for_test() as instance:
-        resources = {"raw": RawReportsDir(path=str(raw_dir))}
+        resources = sensor_resources(raw_dir)
         first = dg.build_sensor_context(instance=instance, resources=resources)
         assert isinstance(raw_reports_sensor(first), dg.RunRequest)  # the first look at raw/
         (raw_dir / "_drafts" / "broken-2024" / "figures.toml").write_text("edited while in progress\n")

@@ -261,7 +261,7 @@ def _make_dry_run(*args: str) -> str:
 
 def test_make_dev_binds_localhost_by_default() -> None:
     out = _make_dry_run()
-    dev_lines = [line for line in out.splitlines() if "dagster dev" in line]
+    dev_lines = [line for line in out.splitlines() if "/dg dev" in line]  # make dev runs dg dev
     assert dev_lines, out
     assert "--host 127.0.0.1" in dev_lines[-1]
     assert "0.0.0.0" not in out
@@ -269,7 +269,7 @@ def test_make_dev_binds_localhost_by_default() -> None:
 
 def test_make_dev_host_is_what_it_is_told() -> None:
     out = _make_dry_run("HOST=0.0.0.0", "PORT=3111")
-    dev_lines = [line for line in out.splitlines() if "dagster dev" in line]
+    dev_lines = [line for line in out.splitlines() if "/dg dev" in line]  # make dev runs dg dev
     assert dev_lines, out
     assert "--host 0.0.0.0" in dev_lines[-1] and "--port 3111" in dev_lines[-1]
 

@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from pipeline.automation import CURSOR_VERSION, raw_reports_sensor, scan_raw
-from pipeline.warehouse import RawReportsDir
+from pipeline.warehouse import RawReportsDir, Warehouse
 from tests.conftest import SEED_ID
 
 SEED_FILES = {
@@ -31,10 +31,14 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield inst
 
 
+def sensor_resources(raw_dir: Path, warehouse_path: Path | None = None) -> dict:
+    """The sensor's resources: raw_dir, and a warehouse beside it (none published unless a test builds one)."""
+    return {"raw": RawReportsDir(path=str(raw_dir)),
+            "warehouse": Warehouse(path=str(warehouse_path or raw_dir.parent / "warehouse" / "illicit_income.duckdb"))}
+
+
 def evaluate(instance: dg.DagsterInstance, raw_dir: Path, cursor: str | None = None):
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"raw": RawReportsDir(path=str(raw_dir))}
-    )
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=sensor_resources(raw_dir))
     return raw_reports_sensor.evaluate_tick(context)
 
 
@@ -55,7 +59,7 @@ def sha16(path: Path) -> str:
 
 
 def test_first_evaluation_requests_a_run_and_records_every_seed_file(instance, raw_dir, seed_dir):
-    context = dg.build_sensor_context(instance=instance, resources={"raw": RawReportsDir(path=str(raw_dir))})
+    context = dg.build_sensor_context(instance=instance, resources=sensor_resources(raw_dir))
     result = raw_reports_sensor(context)
 
     assert isinstance(result, dg.RunRequest)

@@ -5,7 +5,8 @@ the floor (tests/benchmark/floor.py) and the real main job (`python -m pipeline 
 of `make warehouse`), each in a fresh process, REPEATS times, and reports medians of wall seconds, CPU
 seconds and peak resident memory, milliseconds per report and rows published, with the ratio
 pipeline / floor. It also times loading the Dagster definitions against a bare `import dagster`, a
-refresh after adding one report to the largest tree, and (unless --skip-tests) the test suite.
+refresh after adding one report to the largest tree, the time from saving a new report folder to the
+published file holding it under `dagster dev` (unless --skip-dev), and (unless --skip-tests) the test suite.
 
     make bench                      # or: .venv/bin/python tests/benchmark/bench.py [--sizes 1 100] [--repeats 3]
 
@@ -31,15 +32,19 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(ROOT))
 from generate import generate, write_report  # noqa: E402
 
 from pipeline.warehouse import PUBLISHED  # noqa: E402
+from tests.helpers import free_port, instance_at, process_group, project_copy  # noqa: E402
 
 SIZES = (1, 100, 1000, 5000)
 TARGETS = {
     "ratio_5000_max": 1.5, "wall_5000_max_s": 30.0, "peak_rss_5000_max_mb": 1024.0, "growth_5000_over_1000_max": 5.5,
     "ratio_1_max": 3.0, "definitions_over_import_dagster_max_s": 0.5, "incremental_over_full_max": 0.25,
+    "dev_saved_to_published_median_max_s": 10.0,
 }
+DEV_REPORTS = 5  # report folders saved one after another under dagster dev
 
 
 def measure(cmd: list[str], env: dict | None = None) -> dict:
@@ -151,6 +156,75 @@ def build_method(path: Path) -> str:
     return f"{method}, {rebuilt} rebuilt"
 
 
+def _reports_in(path: Path) -> set[str]:
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:  # not there yet, or being replaced
+        return set()
+    try:
+        return {r[0] for r in con.execute("SELECT report_id FROM reports").fetchall()}
+    finally:
+        con.close()
+
+
+def _wait_for_report(published: Path, report_id: str, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if published.exists() and report_id in _reports_in(published):
+            return time.monotonic()
+        time.sleep(0.1)
+    raise RuntimeError(f"{report_id} not published within {timeout} s")
+
+
+def bench_dev(work: Path, reports: int = DEV_REPORTS) -> dict:
+    """`dagster dev` (webserver, daemon, code server) on a copy of the project, as `make dev` starts it
+    after `make warehouse`: the published file is current, so starting starts no run. Then `reports` report
+    folders are saved into raw/ one after another (each written beside raw/ and moved in, as a person saves
+    a folder), and each is timed from the save to the published file holding it; the run's own record
+    splits that into the sensor's detection, the queue and the launch, and the run."""
+    import datetime
+    import random
+
+    project = project_copy(work / "dev-project")
+    home = work / "dev-dagster-home"
+    home.mkdir()
+    shutil.copy(ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
+    published = project / "warehouse" / "illicit_income.duckdb"
+    subprocess.run([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env, check=True,
+                   capture_output=True)  # `make warehouse`
+    port = free_port()
+    dagster = str(Path(sys.executable).parent / "dagster")
+    saved_to_published, detected, queued, ran = [], [], [], []
+    with process_group([dagster, "dev", "-m", "pipeline.definitions", "--port", str(port)], project, env,
+                       work / "dagster-dev.log"), instance_at(home) as instance:
+        time.sleep(40)  # started: webserver, daemon and code server up, the sensor's first tick done
+        runs_at_start = len(instance.get_run_records()) - 1  # the refresh above made one
+        rng = random.Random(11)
+        for i in range(reports):
+            report_id = f"dev-bench-{i}-ed0"
+            draft = work / f"draft-{i}"
+            write_report(draft, rng, f"dev-bench-{i}", 0, datetime.date(2025, 1, 1 + i))
+            saved = time.monotonic()
+            saved_wall = time.time()
+            draft.rename(project / "raw" / report_id)
+            done = _wait_for_report(published, report_id, timeout=300)
+            saved_to_published.append(done - saved)
+            record = instance.get_run_records(limit=1)[0]
+            detected.append(record.create_timestamp.timestamp() - saved_wall)
+            queued.append(record.start_time - record.create_timestamp.timestamp())
+            ran.append(saved_wall + saved_to_published[-1] - record.start_time)
+            time.sleep(1)
+    terminal = (work / "dagster-dev.log").read_text(errors="replace").splitlines()
+    return {"reports": reports, "runs_started_by_starting_dev": runs_at_start,
+            "saved_to_published_median_s": round(statistics.median(saved_to_published), 2),
+            "saved_to_published_s": [round(x, 2) for x in saved_to_published],
+            "sensor_detection_median_s": round(statistics.median(detected), 2),
+            "queue_and_launch_median_s": round(statistics.median(queued), 2),
+            "run_to_published_median_s": round(statistics.median(ran), 2),
+            "terminal_lines": len(terminal), "terminal_debug_lines": sum(" - DEBUG - " in line for line in terminal)}
+
+
 def bench_imports(repeats: int = 5) -> dict:
     def timed(code: str) -> float:
         return statistics.median(
@@ -165,7 +239,8 @@ def bench_imports(repeats: int = 5) -> dict:
 
 def bench_tests() -> dict:
     started = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "pytest"), "-q", "-p", "no:logging"], cwd=ROOT,
+    proc = subprocess.run([str(Path(sys.executable).parent / "pytest"), "-q", "-p", "no:logging", "-n", "3",
+                           "--dist", "loadgroup"], cwd=ROOT,
                           capture_output=True, text=True)
     return {"make_test_without_setup_s": round(time.perf_counter() - started, 1), "exit_code": proc.returncode,
             "summary": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""}
@@ -185,8 +260,13 @@ def verdicts(results: dict) -> dict:
             out["growth_5000_over_1000"] = (round(growth, 2), growth <= TARGETS["growth_5000_over_1000_max"])
     if 1 in sizes:
         out["ratio_1"] = (sizes[1]["ratio_pipeline_over_floor"], sizes[1]["ratio_pipeline_over_floor"] <= TARGETS["ratio_1_max"])
-    imports = results["imports"]["definitions_over_import_dagster_s"]
-    out["definitions_over_import_dagster_s"] = (imports, imports <= TARGETS["definitions_over_import_dagster_max_s"])
+    if results.get("imports"):
+        imports = results["imports"]["definitions_over_import_dagster_s"]
+        out["definitions_over_import_dagster_s"] = (imports, imports <= TARGETS["definitions_over_import_dagster_max_s"])
+    if results.get("dev"):
+        median = results["dev"]["saved_to_published_median_s"]
+        out["dev_saved_to_published_median_s"] = (median, median <= TARGETS["dev_saved_to_published_median_max_s"]
+                                                   and results["dev"]["runs_started_by_starting_dev"] == 0)
     if results.get("incremental"):
         inc = results["incremental"]
         out["incremental_over_full"] = (inc["ratio"], inc["ratio"] <= TARGETS["incremental_over_full_max"]
@@ -199,8 +279,15 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-tests", action="store_true")
+    parser.add_argument("--skip-dev", action="store_true", help="leave out the dagster dev case (about 2 minutes)")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="only the dagster dev case (results in results-dev.json unless --out)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    if args.dev_only:
+        args.sizes, args.skip_tests = [], True
+        if args.out == HERE / "results.json":
+            args.out = HERE / "results-dev.json"
     with tempfile.TemporaryDirectory(prefix="illicit-income-bench-") as tmp:
         work = Path(tmp)
         home = work / "dagster_home"
@@ -217,12 +304,16 @@ def main() -> int:
                   f"{result['pipeline']['peak_rss_mb']:6.0f} MB, {result['pipeline']['ms_per_report']:8.2f} ms/report | "
                   f"floor {result['floor']['wall_s']:6.2f} s, {result['floor']['peak_rss_mb']:5.0f} MB | "
                   f"ratio {result['ratio_pipeline_over_floor']:.2f} | rows {result['rows_published']}", flush=True)
-        largest = max(args.sizes)
+        largest = max(args.sizes, default=0)
         if largest >= 100:
             results["incremental"] = bench_incremental(largest, work, args.repeats, env)
             print(f"one report added to N={largest}: {results['incremental']}", flush=True)
-        results["imports"] = bench_imports()
-        print(f"definitions: {results['imports']}", flush=True)
+        if not args.dev_only:
+            results["imports"] = bench_imports()
+            print(f"definitions: {results['imports']}", flush=True)
+        if not args.skip_dev:
+            results["dev"] = bench_dev(work)
+            print(f"dagster dev, a report folder saved -> published: {results['dev']}", flush=True)
         if not args.skip_tests:
             results["tests"] = bench_tests()
             print(f"tests: {results['tests']}", flush=True)
