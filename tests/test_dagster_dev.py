@@ -5,12 +5,11 @@ DAGSTER_HOME. Everything started here is stopped here (the whole process group).
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import datetime
 import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,7 @@ from pipeline.schemas import TABLE_SCHEMAS
 from .conftest import PROJECT_ROOT
 from .helpers import free_port, process_group
 from .helpers import project_copy as copy_of_the_project
+from .multi_source import write_report
 
 pytestmark = pytest.mark.slow
 
@@ -144,31 +144,13 @@ CYBER_ONLY_SOURCE = "North Korean hackers stole about $1.2 billion in cryptocurr
 
 
 def _add_cyber_only_report(raw: Path) -> str:
-    folder = raw / "chain-firm-crypto-2026-01-15"
-    folder.mkdir()
-    (folder / "source.txt").write_text(CYBER_ONLY_SOURCE, encoding="utf-8")
-    sha = hashlib.sha256(CYBER_ONLY_SOURCE.encode()).hexdigest()
-    (folder / "report.toml").write_text(textwrap.dedent(f"""\
-        title = "Crypto crime mid-year update"
-        publisher = "A chain-analysis firm"
-        published_on = 2026-01-15
-        series = "chain-firm-crypto"
-        period_start = 2025-01-01
-        period_end = 2025-12-31
-        source_file = "source.txt"
-        source_sha256 = "{sha}"
-        """), encoding="utf-8")
-    (folder / "figures.toml").write_text(textwrap.dedent("""\
-        [[figure]]
-        id = "cyber-income"
-        topic = "channel"
-        subject = "cyber"
-        value = 1.2
-        unit = "USD billion"
-        value_text = "$1.2 billion"
-        qualifier = "about"
-        quote = "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025"
-        """), encoding="utf-8")
+    folder = write_report(
+        raw, "chain-firm-crypto-2026-01-15", publisher="A chain-analysis firm", published_on=datetime.date(2026, 1, 15),
+        series="chain-firm-crypto", period=(datetime.date(2025, 1, 1), datetime.date(2025, 12, 31)),
+        title="Crypto crime mid-year update", document=CYBER_ONLY_SOURCE,
+        figures=[{"id": "cyber-income", "topic": "channel", "subject": "cyber", "value": 1.2, "unit": "USD billion",
+                  "value_text": "$1.2 billion", "qualifier": "about",
+                  "quote": "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025"}])
     return folder.name
 
 
