@@ -110,24 +110,35 @@ def test_full_reads_every_folder_again_whatever_the_cache_and_the_record_say(raw
 
 def kill_once_started(proc: subprocess.Popen, instance: dg.DagsterInstance) -> str:
     """kill -9 the refresh (in its own session) as soon as its run is STARTED; returns the run's id, which
-    the instance still says is STARTED, as the trial found it."""
+    the instance still says is STARTED, as the trial found it. The instance's storage must exist before
+    the refresh starts (see `started_instance`), so that the test's reads never race its creation."""
     started = []
     deadline = time.monotonic() + 120
     while not started and proc.poll() is None and time.monotonic() < deadline:
         started = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-        time.sleep(0.01)
+        time.sleep(0.05)
+    if proc.poll() is not None:  # it ended on its own: say how, with what it printed
+        out = proc.communicate()[0] if proc.stdout else ""
+        pytest.fail(f"the refresh ended (exit {proc.returncode}) before it could be killed:\n{out}")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert started, "the refresh ended before its run was seen started"
+    assert started, "the refresh's run was never seen started"
     run_id = started[0].dagster_run.run_id
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
     return run_id
 
 
+def started_instance(home: Path) -> dg.DagsterInstance:
+    """The Dagster instance of `home`, its storage created before any refresh process opens it."""
+    instance = dg.DagsterInstance.from_config(str(home))
+    instance.get_runs(limit=1)
+    return instance
+
+
 def test_the_run_of_a_killed_refresh_is_marked_failed_so_that_the_queue_moves(raw_dir, warehouse_path, dagster_home):
-    proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
-    try:
-        with dg.DagsterInstance.get() as instance:
+    with started_instance(dagster_home) as instance:
+        proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
+        try:
             run_id = kill_once_started(proc, instance)
 
             # the next refresh, from the command line, finds it and marks it failed, then runs
@@ -139,17 +150,17 @@ def test_the_run_of_a_killed_refresh_is_marked_failed_so_that_the_queue_moves(ra
             unfinished = instance.get_run_records(filters=dg.RunsFilter(statuses=[
                 dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
             assert unfinished == []
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def test_the_sensor_marks_the_run_of_a_killed_refresh_failed(raw_dir, warehouse_path, dagster_home):
     from pipeline.automation import raw_reports_sensor
 
-    proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
-    with dg.DagsterInstance.get() as instance:
+    with started_instance(dagster_home) as instance:
+        proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
         run_id = kill_once_started(proc, instance)
         context = dg.build_sensor_context(instance=instance, resources=sensor_resources(raw_dir, warehouse_path))
 
@@ -321,9 +332,9 @@ def test_under_dagster_dev_a_killed_refresh_no_longer_holds_the_queue(tmp_path):
     from .test_dagster_dev import _wait_for_runs, dagster_dev, project_copy
 
     project, env = project_copy(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with started_instance(Path(env["DAGSTER_HOME"])) as instance:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         killed = kill_once_started(proc, instance)
 
     with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
