@@ -169,7 +169,7 @@ TABLE_SPECS = [
     _table_spec("latest_arms", ["arms", "reports"], group="history", kind="view"),
     _table_spec("latest_deficit", ["deficit", "reports"], group="history", kind="view"),
     _table_spec("estimates", ["figures", "reports"], group="sources", kind="view"),
-    _table_spec("source_comparisons", ["estimates"], group="sources", kind="view"),
+    _table_spec("source_comparisons", ["estimates"], group="sources"),
 ]
 assert [spec.key.to_user_string() for spec in TABLE_SPECS] == list(PUBLISHED)
 

@@ -105,6 +105,7 @@ def describe(con) -> int:
     Run on the staging file of every refresh (a rebuilt table loses its comments)."""
     described = _described()
     written = 0
+    con.execute("BEGIN")  # one commit for hundreds of comments, not one each
     for relation in relations(con):
         table_text, column_texts = described.get(relation.name, ("", {}))
         keyword = "VIEW" if relation.kind == "view" else "TABLE"
@@ -120,6 +121,7 @@ def describe(con) -> int:
                 comment = literal(text)
                 con.execute(f"COMMENT ON COLUMN {relation.sql}.{column.sql} IS {comment}")
                 written += 1
+    con.execute("COMMIT")
     return written
 
 

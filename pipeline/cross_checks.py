@@ -3,7 +3,8 @@
 The per-report checks (pipeline.report_checks) see one report at a time, so the report cache keeps their
 rows and an incremental refresh recomputes them only for the reports that changed. These checks compare
 reports with each other, so their rows are recomputed from the whole warehouse at every refresh, after
-the tables and views are built, in SQL views they read (`source_comparisons`, `reports`):
+the tables and views are built, from the tables they read (`source_comparisons`, `reports`): after an
+incremental build only for the reports whose comparisons may have changed (pipeline.tables):
 
 - `sources_agree` (warn, both value bases): on each report, its estimates against every other series'
   estimate of the same channel and measure for a comparable period (the `source_comparisons` view):
@@ -118,22 +119,26 @@ _NOTHING_TO_COMPARE = ("not compared: no other series published before it states
                        "measure for a comparable period")
 
 
-def rows(con) -> list[tuple]:
+def rows(con, reports: str | None = None) -> list[tuple]:
     """The cross-report rows of validation_results (report_id, check_name, severity, value_basis, passed,
-    status, message), computed from the tables and views in `con`. A report that is the later report of no
-    comparison is not compared (its estimates may be compared on later reports: those rows say so)."""
+    status, message), computed from the tables in `con`: `sources_agree` for the reports the query
+    `reports` selects (every report when None), `distinct_documents` for every report. A report that is
+    the later report of no comparison is not compared (its estimates may be compared on later reports:
+    those rows say so)."""
     result = []
     check = CROSS_REPORT_CHECKS[0]
-    cursor = con.execute(sql("source_agreement"))
+    chosen = f"report_id IN ({reports})" if reports else "true"
+    cursor = con.execute(sql("source_agreement").replace("/* reports */ true", chosen))
     names = [column[0] for column in cursor.description]
     compared = {}
     for values in cursor.fetchall():
         summary = dict(zip(names, values, strict=True))
         compared[summary["report_id"]] = summary
     documents: dict[str, list[str]] = defaultdict(list)
-    for report_id, sha in con.execute("SELECT report_id, source_sha256 FROM reports ORDER BY report_id").fetchall():
+    for report_id, sha, agreement in con.execute(f"SELECT report_id, source_sha256, {chosen} FROM reports "
+                                                 "ORDER BY report_id").fetchall():
         documents[sha].append(report_id)
-        for basis in check.bases:
+        for basis in check.bases if agreement else ():
             summary = compared.get(report_id)
             passed, message = (None, _NOTHING_TO_COMPARE) if summary is None else _sources_agree(summary, basis)
             result.append((report_id, SOURCES_AGREE, check.severity, basis, passed, _status(passed), message))
@@ -151,17 +156,19 @@ def rows(con) -> list[tuple]:
     return result
 
 
-def write_rows(con) -> None:
-    """Replace every cross-report row of validation_results in `con` with what the warehouse says now."""
+def write_rows(con, reports: str | None = None) -> None:
+    """Replace the cross-report rows of validation_results in `con` with what the warehouse says now:
+    `sources_agree` of the reports the query `reports` selects (all when None: pipeline.tables gives the
+    reports whose comparisons may have changed), `distinct_documents` of every report."""
     import pandas as pd
 
     from pipeline.frames import registered
 
     columns = ["report_id", "check_name", "severity", "value_basis", "passed", "status", "message"]
-    computed = pd.DataFrame(rows(con), columns=columns).astype({"passed": "boolean"})
+    computed = pd.DataFrame(rows(con, reports), columns=columns).astype({"passed": "boolean"})
     con.execute("BEGIN")
-    con.execute("DELETE FROM validation_results WHERE check_name IN (SELECT unnest(?::VARCHAR[]))",
-                [list(CROSS_REPORT_CHECK_NAMES)]).fetchall()
+    con.execute(f"DELETE FROM validation_results WHERE check_name = '{DISTINCT_DOCUMENTS}' OR (check_name = "
+                f"'{SOURCES_AGREE}'" + (f" AND report_id IN ({reports}))" if reports else ")")).fetchall()
     with registered(con, "_cross_report_rows", computed):
         con.execute("INSERT INTO validation_results (report_id, check_name, severity, value_basis, passed, status, message) "
                     "SELECT report_id, check_name, severity, value_basis, passed, status, message "

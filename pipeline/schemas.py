@@ -567,8 +567,9 @@ class EstimateSchema(pa.DataFrameModel):
 
 
 class SourceComparisonSchema(pa.DataFrameModel):
-    """View `source_comparisons`: every pair of estimates of the same channel and measure from two series whose
-    periods are comparable, on the later report, with both values and periods, the ratio and the factor apart."""
+    """Table `source_comparisons`: every pair of estimates of the same channel and measure from two series whose
+    periods are comparable, on the later report, with both values and periods, the ratio and the factor apart
+    (rows in no particular order)."""
 
     channel: Series[pd.StringDtype] = _field(str_matches=v.SNAKE_PATTERN, description="The channel, or 'total'.")
     measure: Series[pd.StringDtype] = pa.Field(isin=list(v.MEASURES), description="What both estimates measure.")

@@ -11,6 +11,13 @@ few reports were added, edited or removed, a refresh starts from a copy of the p
   2. in one transaction, replaces the changed reports' rows of every table, and those series'
      report_changes rows, with what they produced.
 
+`source_comparisons` pairs the estimates of reports of different series: it can hold millions of rows,
+so it is a table kept up to date pair by pair. A pair's rows depend only on its two series' estimates
+(an estimate is superseded only by a later report of its own series), so an incremental refresh
+deletes the pairs that touch a series of a changed report and computes those again, with the same
+SQL file that builds the table from nothing; the cross-report rows of validation_results
+(pipeline.cross_checks) are then written again for the reports whose pairs changed.
+
 The published file records what it was built from (schema `build`: every report folder's digest, the
 code version, the run and how it was built), so the next refresh can tell which reports changed. It
 builds from nothing instead when there is no published file or no such record, when the code version
@@ -33,7 +40,7 @@ import pandas as pd
 from pipeline import cross_checks, report_cache
 from pipeline.frames import registered
 from pipeline.report_cache import ROWS
-from pipeline.warehouse import TABLES, VIEWS, sql
+from pipeline.warehouse import COMPARISON_TABLES, TABLES, VIEWS, sql
 
 # Tables whose every row belongs to one report, and to one series.
 REPORT_TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results")
@@ -46,6 +53,9 @@ INCREMENTAL = "incremental"
 # The rows an incremental build rewrites (temporary tables of the staging connection, see _rebuild_changed).
 _CHANGED_REPORTS = "report_id IN (SELECT report_id FROM _changed_reports)"
 _REBUILT_SERIES = "series IN (SELECT series FROM _rebuilt_series)"
+# The pairs of source_comparisons an incremental build rewrites: those that touch a rebuilt series.
+_COMPARED_SERIES = ("(series IN (SELECT series FROM _comparison_series) "
+                    "OR other_series IN (SELECT series FROM _comparison_series))")
 
 _RECORD = """
 CREATE SCHEMA IF NOT EXISTS build;
@@ -126,9 +136,11 @@ class Built:
         by the same code (the code version is part of the decision)."""
         if self.method == FROM_NOTHING or table in VIEWS:
             return None
-        if table == "validation_results":  # the cross-report rows were all written again
-            names = ", ".join(f"'{name}'" for name in cross_checks.CROSS_REPORT_CHECK_NAMES)
-            return f"({_CHANGED_REPORTS} OR check_name IN ({names}))"
+        if table == "validation_results":  # and the cross-report rows written again (cross_checks.write_rows)
+            return (f"({_CHANGED_REPORTS} OR check_name = '{cross_checks.DISTINCT_DOCUMENTS}' OR "
+                    f"(check_name = '{cross_checks.SOURCES_AGREE}' AND report_id IN (SELECT report_id FROM _compared_reports)))")
+        if table in COMPARISON_TABLES:
+            return _COMPARED_SERIES
         return _REBUILT_SERIES if table in SERIES_TABLES else _CHANGED_REPORTS
 
 
@@ -137,10 +149,12 @@ def build(con, plan: Plan, run_id: str) -> Built:
     `cache` and holding exactly the reports of plan.digests), as `plan` decided, and record it."""
     if plan.incremental:
         rebuilt = _rebuild_changed(con, plan.changed)
+        _compare_sources(con, "SELECT series FROM _rebuilt_series")
     else:
         _build_everything(con)
         rebuilt = len(plan.digests)
-    cross_checks.write_rows(con)  # they compare reports with each other: recomputed whole, every time
+        _compare_sources(con, None)
+    cross_checks.write_rows(con, "SELECT report_id FROM _compared_reports")
     built = Built(INCREMENTAL if plan.incremental else FROM_NOTHING, plan.reason, len(plan.digests), rebuilt)
     _record(con, plan.digests, built, run_id)
     return built
@@ -152,6 +166,28 @@ def _build_everything(con) -> None:
         con.execute("BEGIN")
         con.execute(sql(table))
         con.execute("COMMIT")
+
+
+def _compare_sources(con, series: str | None) -> None:
+    """Build source_comparisons (from nothing when `series` is None), or replace the pairs that touch the
+    series `series` selects; either way, record in the temporary table _compared_reports the reports
+    whose pairs may have changed (before or now), whose cross-report rows must be written again."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _comparison_series AS "
+                + (series or "SELECT DISTINCT series FROM reports"))
+    query = sql("source_comparisons")
+    con.execute("BEGIN")
+    if series is None:
+        con.execute(f"CREATE OR REPLACE TABLE source_comparisons AS {query}")
+        con.execute("CREATE OR REPLACE TEMP TABLE _compared_reports AS SELECT report_id FROM reports")
+    else:
+        # the reports on the later side of a pair that is replaced, before and after, and those of the series
+        touching = f"SELECT report_id FROM source_comparisons WHERE {_COMPARED_SERIES}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _compared_reports AS {touching} UNION "
+                    "SELECT report_id FROM reports WHERE series IN (SELECT series FROM _comparison_series)")
+        con.execute(f"DELETE FROM source_comparisons WHERE {_COMPARED_SERIES}").fetchall()
+        con.execute(f"INSERT INTO source_comparisons {query}").fetchall()
+        con.execute(f"INSERT INTO _compared_reports {touching}").fetchall()
+    con.execute("COMMIT")
 
 
 def _rebuild_changed(con, changed: list[str]) -> int:

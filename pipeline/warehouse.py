@@ -35,8 +35,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
 PUBLISHED_STORAGE_VERSION = "v1.3.0"
 TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results", "report_changes")
-VIEWS = ("latest_channels", "latest_arms", "latest_deficit", "estimates", "source_comparisons")
-PUBLISHED = TABLES + VIEWS
+VIEWS = ("latest_channels", "latest_arms", "latest_deficit", "estimates")
+# Tables whose rows pair reports of different series (pipeline.tables keeps them up to date pair by pair).
+COMPARISON_TABLES = ("source_comparisons",)
+PUBLISHED = TABLES + VIEWS + COMPARISON_TABLES
 
 
 def sql(name: str) -> str:

@@ -23,8 +23,6 @@ import duckdb
 import pytest
 
 from pipeline import report_cache
-from pipeline.checks import SQL_RULES
-from pipeline.cross_checks import CROSS_REPORT_CHECK_NAMES
 from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIEWS, RawReportsDir, Warehouse
 from pipeline.warehouse import _stamp as stamp
 
@@ -88,6 +86,10 @@ def checked(result: dg.ExecuteInProcessResult, check_name: str) -> tuple[bool, d
 
 def validated_by_pandera(result: dg.ExecuteInProcessResult, table: str) -> int:
     return checked(result, f"{table}_matches_schema")[1]["rows_validated_by_pandera"]
+
+
+def checked_in_sql(result: dg.ExecuteInProcessResult, table: str) -> int:
+    return checked(result, f"{table}_matches_schema")[1]["rows_checked_in_sql"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,6 +273,35 @@ def test_a_report_moved_to_another_series_rebuilds_both_series(published):
     assert rows(published.warehouse_path, "SELECT series FROM reports WHERE report_id = ?", [B_2025]) == [(SERIES_A,)]
 
 
+def test_only_the_pairs_that_touch_a_changed_series_are_computed_again(published):
+    """source_comparisons is kept pair by pair: with a third series, editing a report of series B recomputes
+    the pairs that touch B (A-B, C-B), keeps C-A as they were, and gives what a build from nothing gives;
+    sources_agree is written again for the reports on the later side of a recomputed pair."""
+    series_c = "third-illicit-income"
+    add_report(published.raw_dir, "third-illicit-income-2026-10-01", series=series_c, published_on="2026-10-01")
+    assert published.refresh(max_share=1.0).success
+    pairs = "SELECT series, other_series, count(*) FROM source_comparisons GROUP BY ALL ORDER BY ALL"
+    before = dict(((a, b), n) for a, b, n in rows(published.warehouse_path, pairs))
+    assert {frozenset(k) for k in before} == {frozenset({SERIES_A, SERIES_B}), frozenset({SERIES_A, series_c}),
+                                             frozenset({SERIES_B, series_c})}
+
+    drop_correction(published.raw_dir / B_2025, "coal-smuggling-income")  # its coal estimate changes
+    result = published.refresh()
+    assert_incremental_and_right(published, result)
+    touching_b = sum(n for (a, b), n in before.items() if SERIES_B in (a, b))
+    assert 0 < checked_in_sql(result, "source_comparisons") == touching_b < sum(before.values())
+    # validated again: B_2025's own rows, every report's distinct_documents row, and sources_agree (two value
+    # bases) of the reports on the later side of a pair that touches B, and of B's reports
+    later = {r for (r,) in rows(published.warehouse_path, "SELECT DISTINCT report_id FROM source_comparisons "
+                                                          "WHERE ? IN (series, other_series)", [SERIES_B])}
+    later |= {r for (r,) in rows(published.warehouse_path, "SELECT report_id FROM reports WHERE series = ?", [SERIES_B])}
+    assert later - {B_2024, B_2025} == {"third-illicit-income-2026-10-01"}  # C is later than B: its rows say B's
+    own, reports = rows(published.warehouse_path, "SELECT count(*) FILTER (report_id = ? AND check_name NOT IN "
+                        "('sources_agree', 'distinct_documents')), count(DISTINCT report_id) FROM validation_results",
+                        [B_2025])[0]
+    assert validated_by_pandera(result, "validation_results") == own + 2 * len(later) + reports
+
+
 def test_nothing_changed_rebuilds_nothing_and_validates_only_the_views(published):
     before = tables(published.warehouse_path)
     result = published.refresh()
@@ -278,16 +309,14 @@ def test_nothing_changed_rebuilds_nothing_and_validates_only_the_views(published
     built = info(published.warehouse_path)
     assert (built["method"], built["reports_rebuilt"], built["reports"]) == ("incremental", 0, 4)
     assert tables(published.warehouse_path) == before
-    # only the cross-report checks' rows, which compare reports with each other, are written (and validated) again
-    cross = rows(published.warehouse_path, "SELECT count(*) FROM validation_results WHERE check_name IN "
-                                           f"({', '.join(repr(n) for n in CROSS_REPORT_CHECK_NAMES)})")[0][0]
-    assert cross > 0
-    assert {t: validated_by_pandera(result, t) for t in TABLES} == {t: cross if t == "validation_results" else 0
+    # no pair of source_comparisons touches a changed report, so no sources_agree row is written again; only
+    # distinct_documents, one row per report (it compares every report's document with every other's)
+    assert {t: validated_by_pandera(result, t) for t in TABLES} == {t: 4 if t == "validation_results" else 0
                                                                     for t in TABLES}
-    # the views are validated whole (source_comparisons by its SQL rules, which see every row)
-    pandera_views = [v for v in VIEWS if v not in SQL_RULES]
-    assert {v: validated_by_pandera(result, v) for v in pandera_views} == {v: len(before[v]) for v in pandera_views}
-    assert all(len(before[v]) > 0 for v in pandera_views)
+    assert checked_in_sql(result, "source_comparisons") == 0
+    # the views are validated whole
+    assert {v: validated_by_pandera(result, v) for v in VIEWS} == {v: len(before[v]) for v in VIEWS}
+    assert all(len(before[v]) > 0 for v in VIEWS)
 
 
 def test_up_to_the_max_share_of_changed_folders_is_still_incremental(published):

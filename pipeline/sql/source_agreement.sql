@@ -3,6 +3,7 @@
 -- disagree (on the best estimates and as published), and the 3 furthest apart of those (when none
 -- disagrees, the 3 closest) to name in its message. A pair is a struct of the fields the message needs,
 -- ordered by (factor, other report, figures), so that the same warehouse always gives the same message.
+-- pipeline.cross_checks replaces `/* reports */ true` with the reports whose rows it writes.
 SELECT report_id,
        count(*) AS compared,
        count(*) FILTER (WHERE NOT agree) AS apart,
@@ -22,6 +23,7 @@ FROM (
                        value_as_published, other_value_as_published, compared_value_as_published,
                        other_compared_value_as_published, factor_as_published) AS pair
     FROM source_comparisons
+    WHERE /* reports */ true
 )
 GROUP BY report_id
 ORDER BY report_id;

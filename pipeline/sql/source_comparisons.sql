@@ -1,4 +1,4 @@
--- `source_comparisons`: every pair of estimates of the same channel (or the total) and measure from two
+-- The rows of the table `source_comparisons`: every pair of estimates of the same channel (or the total) and measure from two
 -- different series whose periods are comparable, one row per pair, on the later report (published_on,
 -- then report_id). An estimate is superseded, and compared no more, when a later report of its own series
 -- states the same channel and measure for a period that overlaps at least half of the longer of the two
@@ -22,7 +22,13 @@
 -- point; the factor is the gap between the two ranges (1 when they meet). Two sources agree when their
 -- factor is at most 1.5 (reports round and hedge; estimates of one thing 1.5x apart are a finding).
 -- The warn check `sources_agree` in validation_results reports every pair that does not agree.
-CREATE OR REPLACE VIEW source_comparisons AS
+--
+-- A table, not a view: the pairs grow with the square of the number of series, and a refresh, its checks,
+-- its previews and every analyst's query would each evaluate a view again. The rows of a pair depend only
+-- on the two series' estimates (an estimate is superseded only by its own series), so this query computes
+-- the pairs that touch a series in the temporary table `_comparison_series`: every series when the table is
+-- built from nothing, the series of the changed reports when a refresh replaces only their rows
+-- (pipeline.tables). Its rows are in no particular order: ORDER BY what you need.
 WITH latest AS (
     SELECT e.*
     FROM estimates AS e
@@ -32,6 +38,9 @@ WITH latest AS (
      AND revised.period_start <= e.period_end AND e.period_start <= revised.period_end
      AND (datediff('day', greatest(revised.period_start, e.period_start), least(revised.period_end, e.period_end)) + 1) * 2
          >= greatest(datediff('day', revised.period_start, revised.period_end), datediff('day', e.period_start, e.period_end)) + 1
+),
+touched AS (
+    SELECT * FROM latest WHERE series IN (SELECT series FROM _comparison_series)
 ),
 pairs AS (
     SELECT a.channel,
@@ -52,9 +61,12 @@ pairs AS (
            b.value AS other_value, b.value_as_published AS other_value_as_published,
            b.qualifier AS other_qualifier, b.bound AS other_bound, b.per_year_average AS other_per_year_average,
            b.per_year_average_as_published AS other_per_year_average_as_published
-    FROM latest AS a
-    JOIN latest AS b
-      ON a.channel = b.channel AND a.measure = b.measure AND a.series <> b.series
+    -- the pairs whose later estimate is of a touched series (side 'later'), and those whose earlier one is
+    -- while the later is not (side 'earlier'): each pair once, and only those that touch the series
+    FROM (SELECT 'later' AS side, * FROM touched UNION ALL
+          SELECT 'earlier', * FROM latest WHERE series NOT IN (SELECT series FROM _comparison_series)) AS a
+    JOIN (SELECT 'later' AS side, * FROM latest UNION ALL SELECT 'earlier', * FROM touched) AS b
+      ON a.side = b.side AND a.channel = b.channel AND a.measure = b.measure AND a.series <> b.series
      AND (a.published_on > b.published_on OR (a.published_on = b.published_on AND a.report_id > b.report_id))
      AND a.period_start <= b.period_end AND b.period_start <= a.period_end
 ),
@@ -104,5 +116,4 @@ SELECT channel, measure, unit, basis, overlap_share,
        factor_as_published,
        factor <= 1.5                                                             AS agree,
        factor_as_published <= 1.5                                                AS agree_as_published
-FROM factored
-ORDER BY channel, measure, period_start, period_end, report_id, other_report_id, figure_id, other_figure_id;
+FROM factored;
