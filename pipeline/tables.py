@@ -45,6 +45,7 @@ from pipeline.warehouse import COMPARISON_TABLES, TABLES, VIEWS, sql
 # Tables whose every row belongs to one report, and to one series.
 REPORT_TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results")
 SERIES_TABLES = ("report_changes",)
+REPORT_VIEWS = ("estimates",)  # views whose every row comes from one report's rows alone
 assert sorted(REPORT_TABLES + SERIES_TABLES) == sorted(TABLES)
 
 FROM_NOTHING = "from nothing"
@@ -134,8 +135,10 @@ class Built:
         """A SQL condition on `table`'s rows that selects the rows this build wrote, or None for all of
         them. Rows an incremental build kept were validated when the file they come from was published,
         by the same code (the code version is part of the decision)."""
-        if self.method == FROM_NOTHING or table in VIEWS:
+        if self.method == FROM_NOTHING:
             return None
+        if table in VIEWS:  # estimates has a row per figure, from its report alone; the latest_* views combine reports
+            return _CHANGED_REPORTS if table in REPORT_VIEWS else None
         if table == "validation_results":  # and the cross-report rows written again (cross_checks.write_rows)
             return (f"({_CHANGED_REPORTS} OR check_name = '{cross_checks.DISTINCT_DOCUMENTS}' OR "
                     f"(check_name = '{cross_checks.SOURCES_AGREE}' AND report_id IN (SELECT report_id FROM _compared_reports)))")

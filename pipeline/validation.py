@@ -279,8 +279,14 @@ def validate_table(con, table: str, model: type[pa.DataFrameModel], where: str |
     """
     # a row is named by its position in the table: row_number() for a whole table or view, rowid (the
     # same for a table, and it lets DuckDB filter before reading the other rows) for some of a table
-    query = (f'SELECT row_number() OVER () - 1 AS "__row", * FROM "{table}"' if where is None
-             else f'SELECT rowid AS "__row", * FROM "{table}" WHERE {where}')
+    numbered = f'SELECT row_number() OVER () - 1 AS "__row", * FROM "{table}"'
+    if where is None:
+        query = numbered
+    elif con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND view_name = ?",
+                     [table]).fetchone()[0]:  # a view has no rowid
+        query = f"SELECT * FROM ({numbered}) WHERE {where}"
+    else:
+        query = f'SELECT rowid AS "__row", * FROM "{table}" WHERE {where}'
     problems: list[Problem] = []
     seen: set[Problem] = set()
     validated = 0
