@@ -15,14 +15,14 @@ import duckdb
 import pytest
 import tomli_w
 
-from pipeline import report_cache
-from pipeline.changes import _FIGURE_STATE
-from pipeline.checks import CONTRACT
-from pipeline.errors import RawReportError
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
-from pipeline.schemas import TABLE_SCHEMAS
-from pipeline.validation import _unique_keys, load_and_check
-from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION
+from pipeline.build.changes import _FIGURE_STATE
+from pipeline.core.errors import RawReportError
+from pipeline.defs.checks import CONTRACT
+from pipeline.publish.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION
+from pipeline.read import report_cache
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
+from pipeline.validate.schemas import TABLE_SCHEMAS
+from pipeline.validate.validation import _unique_keys, load_and_check
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import build, edit
@@ -90,14 +90,14 @@ def test_raw_toml_is_parsed_by_a_plain_data_parser() -> None:
 
 # Every name that may be interpolated into SQL text, and what it holds (read from the code):
 SQL_NAME_ALLOWLIST = {
-    "table",  # a table name: pipeline.warehouse.PUBLISHED entries, TABLE_SCHEMAS keys, or _build's literal
+    "table",  # a table name: pipeline.publish.warehouse.PUBLISHED entries, TABLE_SCHEMAS keys, or _build's literal
     "t",  # a table name from PUBLISHED (warehouse.py) or CONTRACT (checks.py)
     "PUBLISHED_STORAGE_VERSION",  # the constant "v1.3.0"
     "_FIGURE_STATE",  # the constant SELECT of changes.py, formatted with db="old"/"new"
     "db",  # the attached database alias, "old" or "new"
     "FOLDERS", "ROWS", "name",  # report_cache.py: its own table names, constants of the module
     "frame",  # report_cache.FRAMES keys: the constant names the table SQL reads its inputs by
-    "where",  # a constant condition: pipeline.tables' Built.rows_to_validate, or its SELECT of report ids
+    "where",  # a constant condition: pipeline.build.tables' Built.rows_to_validate, or its SELECT of report ids
     "staging",  # tables.py: the staging database's own name (current_database()), its quotes doubled
     "alias",  # tables.py: its in-memory database, "rebuilt_" and a uuid's hex digits
     "_CHANGED_REPORTS", "_REBUILT_SERIES",  # tables.py: constant conditions on its own temporary tables

@@ -30,9 +30,9 @@ import rtoml
 import tomli_w
 
 import pipeline
-from pipeline.errors import PublishError, RawReportError
-from pipeline.raw_reports import load_raw
-from pipeline.warehouse import Warehouse
+from pipeline.core.errors import PublishError, RawReportError
+from pipeline.publish.warehouse import Warehouse
+from pipeline.read.raw_reports import load_raw
 
 from .helpers import break_the_arms_grain, build, failure_message, rows
 
@@ -268,7 +268,7 @@ def refresh_job() -> dg.JobDefinition:
     """The refresh job as `dagster dev` loads it (a module-level function, so that Dagster can rebuild it
     for a re-execution)."""
     from pipeline.definitions import defs
-    from pipeline.jobs import REFRESH_JOB
+    from pipeline.defs.jobs import REFRESH_JOB
 
     return defs.resolve_job_def(REFRESH_JOB)
 
