@@ -35,7 +35,7 @@ def summary(path: Path, out=sys.stdout) -> int:
     import duckdb
 
     from pipeline.build.cross_checks import CROSS_REPORT_CHECKS
-    from pipeline.publish.warehouse import PUBLISHED
+    from pipeline.build.queries import PUBLISHED
     from pipeline.validate.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS, REPORT_CHECKS
 
     TWO_BASES = {c.name for c in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS) if len(c.bases) > 1}  # noqa: N806

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipeline.build import tables
-from pipeline.publish.warehouse import PUBLISHED
+from pipeline.build.queries import PUBLISHED
 from pipeline.read import report_cache
 from pipeline.validate.schemas import TABLE_SCHEMAS
 from pipeline.validate.validation import validate_table

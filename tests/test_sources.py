@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.build.cross_checks import SOURCES_AGREE_FACTOR
-from pipeline.publish.warehouse import sql
+from pipeline.build.queries import sql
 from tests.conftest import RAW, SEED_ID
 from tests.helpers import build, rows
 from tests.multi_source import CHAIN_2023, CHAIN_2024, THINK_TANK, UN_FIRST, UN_SECOND, write_report, write_sources

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.publish.warehouse import sql
+from pipeline.build.queries import sql
 from pipeline.read.raw_reports import CORRECTIONS_FILE, load_raw
 from pipeline.validate import report_checks as rc
 from pipeline.validate.report_checks import AS_PUBLISHED, BEST_ESTIMATE

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pipeline.build.queries import sql
 from pipeline.core import vocabulary as v
-from pipeline.publish.warehouse import sql
 from pipeline.validate.report_checks import AS_PUBLISHED, BEST_ESTIMATE, BOTH, ReportCheck, usd
 from pipeline.validate.report_checks import status as _status
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.build import cross_checks
+from pipeline.build.queries import TABLES, VIEWS, sql
 from pipeline.core.frames import registered
-from pipeline.publish.warehouse import TABLES, VIEWS, sql
 from pipeline.read import report_cache
 from pipeline.read.report_cache import ROWS
 

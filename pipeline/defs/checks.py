@@ -25,7 +25,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.build.cross_checks import CROSS_REPORT_CHECKS
-from pipeline.publish.warehouse import PUBLISHED
+from pipeline.build.queries import PUBLISHED
 from pipeline.validate.column_schemas import model_name
 from pipeline.validate.report_checks import FAILED, NOT_COMPARED, PASSED, REPORT_CHECKS, ReportCheck
 

@@ -18,13 +18,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
 
+from pipeline.build.queries import PUBLISHED
 from pipeline.core.errors import PublishError
 from pipeline.publish import release
 
@@ -34,14 +34,6 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
 PUBLISHED_STORAGE_VERSION = "v1.3.0"
-TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results", "report_changes")
-VIEWS = ("latest_channels", "latest_arms", "latest_deficit", "estimates", "source_comparisons")
-PUBLISHED = TABLES + VIEWS
-
-
-def sql(name: str) -> str:
-    """The text of pipeline/build/sql/<name>.sql."""
-    return resources.files("pipeline.build").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -37,17 +37,26 @@ from typing import Any
 
 from pipeline.core.frames import registered
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # pipeline/, with every step folder
+# the files of the package that decide a published row: code, SQL, column descriptions, page templates
+CODE_SUFFIXES = (".py", ".sql", ".json", ".html")
 # Bump when the layout of the cache file changes.
 CACHE_FORMAT = 2
 
 
+def code_files() -> list[Path]:
+    """Every file of the package that decides what is published, in every step folder (sorted)."""
+    return sorted(path for path in PACKAGE.rglob("*")
+                  if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts)
+
+
 @cache
 def code_version() -> str:
-    """A digest of what decides a report's rows: this package's Python and SQL, the Python version
-    (and its Unicode tables, which normalize quotes), and every installed distribution's version."""
+    """A digest of what decides a report's rows: this package's Python, SQL, JSON and templates in every
+    folder (code_files), the Python version (and its Unicode tables, which normalize quotes), and every
+    installed distribution's version."""
     digest = hashlib.sha256(f"cache format {CACHE_FORMAT}\n{sys.version}\n{unicodedata.unidata_version}\n".encode())
-    for path in sorted([*PACKAGE.glob("*.py"), *PACKAGE.glob("sql/*.sql"), PACKAGE / "column_schemas.json"]):
+    for path in code_files():
         digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     # an installed distribution's metadata folder is named <name>-<version>.dist-info
     installed = sorted({name for entry in sys.path if os.path.isdir(entry)

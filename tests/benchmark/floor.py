@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 
 from pipeline.build import cross_checks
+from pipeline.build.queries import PUBLISHED, sql
 from pipeline.defs.checks import SQL_RULES, _sql_rule_problems
-from pipeline.publish.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, sql
+from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION
 from pipeline.validate.report_checks import run_report_checks
 from pipeline.validate.schemas import TABLE_SCHEMAS
 from pipeline.validate.validation import load_and_check, table_problems, validate_raw
