@@ -23,8 +23,9 @@ import duckdb
 import pytest
 
 from pipeline.build.cross_checks import CROSS_REPORT_CHECK_NAMES
+from pipeline.build.queries import PUBLISHED, TABLES, VIEWS
 from pipeline.defs.checks import SQL_RULES
-from pipeline.publish.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIEWS, RawReportsDir, Warehouse
+from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse
 from pipeline.publish.warehouse import _stamp as stamp
 from pipeline.read import report_cache
 
