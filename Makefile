@@ -100,7 +100,7 @@ bench: setup
 	$(VENV)/bin/python tests/benchmark/bench.py $(BENCH_ARGS)
 
 # Mutation testing, not part of `make test` (docs/mutation.md): mutmut over the modules that decide a
-# published number or protect the published file, and a small mutator of pipeline/sql/; prints the score
+# published number or protect the published file, and a small mutator of pipeline/build/sql/; prints the score
 # and every surviving mutant; niced (its measured time: docs/mutation.md). MUTATION_ARGS="sql" runs one group,
 # MUTATION_ARGS=--report prints the last run's results again.
 mutation: setup

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def _ensure_dagster_home() -> Path:
-    from pipeline.warehouse import PROJECT_ROOT
+    from pipeline.publish.warehouse import PROJECT_ROOT
 
     home = os.environ.get("DAGSTER_HOME") or str(PROJECT_ROOT / ".dagster_home")
     os.environ["DAGSTER_HOME"] = home
@@ -34,9 +34,9 @@ def summary(path: Path, out=sys.stdout) -> int:
     reconciliation on the as-published values and on the best estimates, side by side."""
     import duckdb
 
-    from pipeline.cross_checks import CROSS_REPORT_CHECKS
-    from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS, REPORT_CHECKS
-    from pipeline.warehouse import PUBLISHED
+    from pipeline.build.cross_checks import CROSS_REPORT_CHECKS
+    from pipeline.build.queries import PUBLISHED
+    from pipeline.validate.report_checks import AS_PUBLISHED, BEST_ESTIMATE, RECONCILIATION_CHECKS, REPORT_CHECKS
 
     TWO_BASES = {c.name for c in (*REPORT_CHECKS, *CROSS_REPORT_CHECKS) if len(c.bases) > 1}  # noqa: N806
     if not path.exists():
@@ -103,10 +103,10 @@ def summary(path: Path, out=sys.stdout) -> int:
 def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = False) -> int:
     home = _ensure_dagster_home()
     from pipeline.definitions import defs
-    from pipeline.instance import refresh_instance
-    from pipeline.jobs import REFRESH_JOB
-    from pipeline.run_liveness import fail_runs_of_dead_processes, process_tag
-    from pipeline.warehouse import Warehouse
+    from pipeline.defs.instance import refresh_instance
+    from pipeline.defs.jobs import REFRESH_JOB
+    from pipeline.defs.run_liveness import fail_runs_of_dead_processes, process_tag
+    from pipeline.publish.warehouse import Warehouse
 
     published = Warehouse(path=str(Path(warehouse).resolve())).published_path if warehouse else Warehouse().published_path
     with refresh_instance() as instance:
@@ -182,9 +182,9 @@ def blocking_check_problems(evaluations) -> str:
 
 
 def new_report(report_id: str, source: str, raw: str | None = None, published_on: str | None = None) -> int:
-    """Create the draft raw/_drafts/<report_id>/ from a document (pipeline.drafts)."""
-    from pipeline.drafts import DraftRefused, create_draft
-    from pipeline.warehouse import RawReportsDir
+    """Create the draft raw/_drafts/<report_id>/ from a document (pipeline.draft.drafts)."""
+    from pipeline.draft.drafts import DraftRefused, create_draft
+    from pipeline.publish.warehouse import RawReportsDir
 
     raw_dir = Path(raw) if raw else RawReportsDir().resolved
     try:
@@ -203,7 +203,7 @@ def new_report(report_id: str, source: str, raw: str | None = None, published_on
 def _date_argument(text: str | None):
     import datetime
 
-    from pipeline.drafts import DraftRefused
+    from pipeline.draft.drafts import DraftRefused
 
     if not text:
         return None
@@ -215,8 +215,8 @@ def _date_argument(text: str | None):
 
 def draft_figures(document: str, published_on: str | None) -> int:
     """Print a figures.toml drafted from a document."""
-    from pipeline.drafting import draft_file
-    from pipeline.drafts import DraftRefused
+    from pipeline.draft.drafting import draft_file
+    from pipeline.draft.drafts import DraftRefused
 
     try:
         day = _date_argument(published_on)
@@ -236,10 +236,10 @@ def draft_figures(document: str, published_on: str | None) -> int:
 
 
 def ready(report_id: str, raw: str | None = None) -> int:
-    """Check a draft with the real loader and move it into raw/ (pipeline.drafts.make_ready)."""
-    from pipeline.drafts import DraftRefused, make_ready
-    from pipeline.errors import RawReportError
-    from pipeline.warehouse import RawReportsDir
+    """Check a draft with the real loader and move it into raw/ (pipeline.draft.drafts.make_ready)."""
+    from pipeline.core.errors import RawReportError
+    from pipeline.draft.drafts import DraftRefused, make_ready
+    from pipeline.publish.warehouse import RawReportsDir
 
     raw_dir = Path(raw) if raw else RawReportsDir().resolved
     try:
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     finish.add_argument("--raw", help="folder of report folders (default: raw/)")
     show = sub.add_parser("summary", help="print what the published warehouse holds")
     show.add_argument("path", nargs="?", default=None)
-    sub.add_parser("column-schemas", help="regenerate pipeline/column_schemas.json from the pandera models")
+    sub.add_parser("column-schemas", help="regenerate pipeline/validate/column_schemas.json from the pandera models")
     hashes = sub.add_parser("hash-evidence", help="record the sha256 of each evidence file in corrections.toml")
     hashes.add_argument("folder", help="the report folder, raw/<report-id>")
     args = parser.parse_args(argv)
@@ -291,20 +291,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ready":
         return ready(args.report_id, args.raw)
     if args.command == "hash-evidence":
-        from pipeline.evidence import main as hash_evidence
+        from pipeline.read.evidence import main as hash_evidence
         return hash_evidence(args.folder)
     if args.command == "column-schemas":
-        from pipeline.column_schemas import write
+        from pipeline.validate.column_schemas import write
         print(f"wrote {write()}")
         return 0
-    from pipeline.warehouse import Warehouse
+    from pipeline.publish.warehouse import Warehouse
     return summary(Path(args.path) if args.path else Warehouse().published_path)
 
 
 # What a refresh imports, all of it long-lived: Dagster and the definitions, and the modules the asset
 # bodies import when they run (pandas, pandera and DuckDB through them).
-RUN_MODULES = ("pipeline.definitions", "pipeline.instance", "pipeline.raw_reports", "pipeline.validation",
-               "pipeline.report_checks", "pipeline.tables", "pipeline.changes")
+RUN_MODULES = ("pipeline.definitions", "pipeline.defs.instance", "pipeline.read.raw_reports", "pipeline.validate.validation",
+               "pipeline.validate.report_checks", "pipeline.build.tables", "pipeline.build.changes")
 
 
 def run_as_program(argv: list[str] | None = None) -> int:

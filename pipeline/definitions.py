@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline import assets
-from pipeline.automation import daily_refresh, raw_reports_sensor
-from pipeline.inbox import inbox_sensor, report_drafts
-from pipeline.jobs import refresh_warehouse
-from pipeline.warehouse import RawReportsDir, Warehouse
+from pipeline.defs import assets
+from pipeline.defs.automation import daily_refresh, raw_reports_sensor
+from pipeline.defs.inbox import inbox_sensor, report_drafts
+from pipeline.defs.jobs import refresh_warehouse
+from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 defs = dg.Definitions(
     assets=[*assets.ALL_ASSETS, report_drafts],

@@ -17,9 +17,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline import assets
-from pipeline.errors import Problem, RawReportError
-from pipeline.warehouse import RawReportsDir, Warehouse
+from pipeline.core.errors import Problem, RawReportError
+from pipeline.defs import assets
+from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,8 +29,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline import vocabulary as v
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE
+from pipeline.core import vocabulary as v
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE
 
 from .conftest import PROJECT_ROOT, RAW, SEED_ID, SEED_SHA256
 from .helpers import build, edit, instance_at
@@ -566,24 +566,24 @@ def _unclear(reason: str) -> tuple:
 
 
 OUT_OF_PANDAS_RANGE = (
-    "pipeline/raw_reports.py load_report: a date the loader rightly refuses (year outside 1945-2100) is still put "
+    "pipeline/read/raw_reports.py load_report: a date the loader rightly refuses (year outside 1945-2100) is still put "
     "in the report/figure row; a year beyond pandas' datetime64[ns] range (after 2262-04-11, before 1677) then "
     "fails the schema's coercion in validation.load_and_check, adding unlocated, repeated lines such as "
     "\"raw, field 'period_end': found None; expected coerce_dtype('datetime64[ns]')\" (no report folder, no file, "
     "no figure). Fix: leave a row whose date was refused out of the frames (as a figure that fails pydantic is).")
 DUPLICATE_ID_NOISE = (
-    "pipeline/validation.py failure_problems (FigureSchema Config unique=['report_id', 'figure_id']): a duplicate "
+    "pipeline/validate/validation.py failure_problems (FigureSchema Config unique=['report_id', 'figure_id']): a duplicate "
     "figure id is reported twice, once as \"figures.toml, figure 'x', field 'report_id': found '<folder>'\" (no such "
     "field in figures.toml) and both times with the unclear \"expected unique together with the other key "
     "columns\"; the loader knows both lines. Fix: report duplicate ids in raw_reports._figure_entries, once, as "
     "\"figure 'x' (line N), field 'id': found a second figure 'x' (first at line M); expected an id used once\".")
 FOLDER_NAME_NOISE = (
-    "pipeline/validation.py validate_raw: a folder name that is not a slug is reported once for report.toml and "
+    "pipeline/validate/validation.py validate_raw: a folder name that is not a slug is reported once for report.toml and "
     "once more for every figure, as \"figures.toml, figure 'x', field 'report_id'\" (a field figures.toml does not "
     "have: report_id is the folder's name). Fix: report it once, for the folder (\"rename the folder\"), and drop "
     "FigureSchema's report_id failures when ReportSchema reported the same folder.")
 SOURCE_BYTES_NOISE = (
-    "pipeline/raw_reports.py load_report + validation.load_and_check: when the stored document cannot be read "
+    "pipeline/read/raw_reports.py load_report + validation.load_and_check: when the stored document cannot be read "
     "(missing, empty), the report row is still built with source_bytes=0 and the schema adds \"report.toml, field "
     "'source_bytes': found 0; expected a value > 0\", a field that does not exist in report.toml. Fix: build no "
     "report row (or drop derived-column problems such as source_bytes) when the source was already reported.")

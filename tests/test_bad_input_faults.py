@@ -15,10 +15,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline import raw_reports, report_cache, report_files
-from pipeline.automation import raw_reports_sensor
-from pipeline.errors import MAX_SHOWN, RawReportError
-from pipeline.validation import load_and_check
+from pipeline.core.errors import MAX_SHOWN, RawReportError
+from pipeline.defs.automation import raw_reports_sensor
+from pipeline.read import raw_reports, report_cache, report_files
+from pipeline.validate.validation import load_and_check
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import build, failure_message, find_problem
@@ -57,8 +57,8 @@ def test_the_sensor_sees_an_edit_that_keeps_size_and_modification_time(raw_dir, 
 SCAN = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from pipeline.automation import scan_raw
-    from pipeline.report_cache import folder_digest
+    from pipeline.defs.automation import scan_raw
+    from pipeline.read.report_cache import folder_digest
     state = scan_raw(Path(sys.argv[1]), {})
     print(len(state), folder_digest(Path(sys.argv[2])), flush=True)
 """)
@@ -111,7 +111,7 @@ def test_a_huge_file_the_report_does_not_use_is_never_read_and_is_refused(raw_di
         handle.truncate(1 << 30)  # a sparse gigabyte: reading it costs time, not disk
     start = _bytes_read()
     report_cache.folder_digest(seed_dir)
-    from pipeline.automation import scan_raw
+    from pipeline.defs.automation import scan_raw
 
     scan_raw(raw_dir, {})
     assert _bytes_read() - start < 1_000_000  # the seed's files, twice: a few tens of kilobytes

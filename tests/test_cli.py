@@ -94,17 +94,17 @@ def test_python_dash_m_pipeline_runs_as_that_program():
 
 def test_a_refresh_runs_in_the_instance_of_pipeline_instance(raw_dir, warehouse_path, dagster_home, monkeypatch,
                                                              capsys):
-    import pipeline.instance
+    import pipeline.defs.instance
     from pipeline.__main__ import refresh
 
     used = []
-    real = pipeline.instance.refresh_instance
+    real = pipeline.defs.instance.refresh_instance
 
     def recorded():
         used.append(real())
         return used[-1]
 
-    monkeypatch.setattr(pipeline.instance, "refresh_instance", recorded)
+    monkeypatch.setattr(pipeline.defs.instance, "refresh_instance", recorded)
     assert refresh(str(raw_dir), str(warehouse_path)) == 0
     assert [i.root_directory for i in used] == [str(dagster_home)]
     assert f"warehouse: {warehouse_path}" in capsys.readouterr().out

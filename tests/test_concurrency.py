@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.warehouse import RawReportsDir, Warehouse
+from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import ALL_ASSETS, build, edit

@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.warehouse import RawReportsDir, Warehouse
+from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import ALL_ASSETS, build, edit, failure_message, rows
@@ -52,11 +52,11 @@ def run_refresh(raw_dir: Path, warehouse_path: Path, home: Path, *args: str) -> 
 
 def test_an_edit_made_while_a_folder_is_read_is_never_kept_under_the_earlier_digest(raw_dir, seed_dir, warehouse_path,
                                                                                    monkeypatch):
-    import pipeline.validation
+    import pipeline.validate.validation
 
     assert build(raw_dir, warehouse_path).success
     edit(seed_dir / "report.toml", TITLE, TITLE + " (draft)")  # a change the next refresh must read
-    read = pipeline.validation.load_and_check
+    read = pipeline.validate.validation.load_and_check
     calls = []
 
     def edited_while_read(*args, **kwargs):
@@ -66,7 +66,7 @@ def test_an_edit_made_while_a_folder_is_read_is_never_kept_under_the_earlier_dig
         calls.append(1)
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline.validation, "load_and_check", edited_while_read)
+    monkeypatch.setattr(pipeline.validate.validation, "load_and_check", edited_while_read)
     assert build(raw_dir, warehouse_path).success
     monkeypatch.undo()
     assert title(warehouse_path) == EDITED
@@ -157,7 +157,7 @@ def test_the_run_of_a_killed_refresh_is_marked_failed_so_that_the_queue_moves(ra
 
 
 def test_the_sensor_marks_the_run_of_a_killed_refresh_failed(raw_dir, warehouse_path, dagster_home):
-    from pipeline.automation import raw_reports_sensor
+    from pipeline.defs.automation import raw_reports_sensor
 
     with started_instance(dagster_home) as instance:
         proc = refresh_process(raw_dir, warehouse_path, dagster_home, start_new_session=True)
@@ -170,7 +170,7 @@ def test_the_sensor_marks_the_run_of_a_killed_refresh_failed(raw_dir, warehouse_
 
 
 def test_a_process_that_is_alive_is_never_taken_for_gone():
-    from pipeline.run_liveness import PROCESS_TAG, _gone, process_tag
+    from pipeline.defs.run_liveness import PROCESS_TAG, _gone, process_tag
 
     assert not _gone(process_tag("run-1")[PROCESS_TAG], "run-1")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.errors import Problem, RawReportError
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, RawReports, load_raw
-from pipeline.validation import load_and_check, validate_raw
+from pipeline.core.errors import Problem, RawReportError
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, RawReports, load_raw
+from pipeline.validate.validation import load_and_check, validate_raw
 
 from .conftest import RAW, SEED_ID
 from .helpers import build, failure_message, find_problem

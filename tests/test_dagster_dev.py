@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.catalog import money
-from pipeline.schemas import TABLE_SCHEMAS
+from pipeline.publish.catalog import money
+from pipeline.validate.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
 from .helpers import free_port, process_group

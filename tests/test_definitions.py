@@ -11,9 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline import column_schemas
 from pipeline.definitions import defs
-from pipeline.schemas import TABLE_SCHEMAS
+from pipeline.validate import column_schemas
+from pipeline.validate.schemas import TABLE_SCHEMAS
 
 from .conftest import PROJECT_ROOT
 
@@ -164,7 +164,7 @@ def test_loading_the_definitions_imports_neither_pandas_pandera_nor_duckdb():
 
 
 def test_the_stored_column_schemas_are_those_the_pandera_models_give():
-    """pipeline/column_schemas.json is what the UI shows; after changing a model, regenerate it with
+    """pipeline/validate/column_schemas.json is what the UI shows; after changing a model, regenerate it with
     `python -m pipeline column-schemas`."""
     assert column_schemas._stored() == column_schemas.derive(), "run: python -m pipeline column-schemas"
     for table, model in TABLE_SCHEMAS.items():

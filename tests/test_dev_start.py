@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.automation import raw_reports_sensor
+from pipeline.defs.automation import raw_reports_sensor
 
 from .conftest import RAW, SEED_ID
 from .helpers import build, edit

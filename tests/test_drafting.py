@@ -16,10 +16,10 @@ import rtoml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.drafting import draft, draft_file, render, sentences, word_number
-from pipeline.errors import RawReportError
-from pipeline.raw_reports import load_report
-from pipeline.validation import load_and_check
+from pipeline.core.errors import RawReportError
+from pipeline.draft.drafting import draft, draft_file, render, sentences, word_number
+from pipeline.read.raw_reports import load_report
+from pipeline.validate.validation import load_and_check
 
 from .conftest import PROJECT_ROOT, RAW, SEED_ID
 
@@ -207,7 +207,7 @@ _WORDS = ["$", "US$", "USD ", "1.5", "900", "13,500", "bn", "m", " billion", " m
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.sampled_from(_WORDS), st.text(max_size=4)), max_size=60), st.booleans())
 def test_any_text_drafts_to_toml_whose_quotes_and_values_occur_in_it(pieces, dated):
-    from pipeline.text import normalize
+    from pipeline.core.text import normalize
 
     text = "".join(pieces)
     published = date(2024, 9, 3) if dated else None

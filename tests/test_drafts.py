@@ -16,13 +16,13 @@ import dagster as dg
 import pytest
 import rtoml
 
-from pipeline.automation import raw_reports_sensor, scan_raw
-from pipeline.drafts import DraftRefused, create_draft, make_ready
-from pipeline.errors import RawReportError
-from pipeline.inbox import inbox_sensor
-from pipeline.raw_reports import read_raw
-from pipeline.validation import load_and_check
-from pipeline.warehouse import RawReportsDir
+from pipeline.core.errors import RawReportError
+from pipeline.defs.automation import raw_reports_sensor, scan_raw
+from pipeline.defs.inbox import inbox_sensor
+from pipeline.draft.drafts import DraftRefused, create_draft, make_ready
+from pipeline.publish.warehouse import RawReportsDir
+from pipeline.read.raw_reports import read_raw
+from pipeline.validate.validation import load_and_check
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .test_sensor import sensor_resources

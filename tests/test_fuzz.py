@@ -32,9 +32,9 @@ import tomli_w
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import RawReportError
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE, RawReports
-from pipeline.validation import load_and_check, validate_raw
+from pipeline.core.errors import RawReportError
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE, RawReports
+from pipeline.validate.validation import load_and_check, validate_raw
 
 from .conftest import RAW, SEED_ID
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.changes import diff_warehouses
+from pipeline.build.changes import diff_warehouses
 
 from .conftest import SEED_ID
 from .helpers import build, edit, refresh_cli, rows

@@ -1,4 +1,4 @@
-"""The instance `python -m pipeline refresh` runs in (pipeline.instance): the project's Dagster instance,
+"""The instance `python -m pipeline refresh` runs in (pipeline.defs.instance): the project's Dagster instance,
 exactly as DAGSTER_HOME's dagster.yaml configures it, reached through Dagster's public API only."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
-from pipeline.instance import refresh_instance
-from pipeline.jobs import REFRESH_JOB
+from pipeline.defs.instance import refresh_instance
+from pipeline.defs.jobs import REFRESH_JOB
 
 from .conftest import PROJECT_ROOT
 from .helpers import instance_at

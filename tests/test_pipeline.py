@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline.checks import CONTRACT, duckdb_cli, schema_check_name
+from pipeline.defs.checks import CONTRACT, duckdb_cli, schema_check_name
 
 from .conftest import SEED_ID, SEED_SHA256
 from .helpers import ALL_ASSETS, break_the_arms_grain, build, failure_message, rows

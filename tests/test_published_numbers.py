@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import RawReportError
-from pipeline.raw_reports import load_raw
-from pipeline.report_checks import AS_PUBLISHED, usd
+from pipeline.core.errors import RawReportError
+from pipeline.read.raw_reports import load_raw
+from pipeline.validate.report_checks import AS_PUBLISHED, usd
 
 from .helpers import build, rows
 from .test_silent_bugs import channel_figure, write_report

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import vocabulary as v
-from pipeline.errors import Problem, RawReportError
-from pipeline.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, load_raw, load_report
-from pipeline.text import normalize, parse_value_text
-from pipeline.validation import load_and_check, validate_raw
+from pipeline.core import vocabulary as v
+from pipeline.core.errors import Problem, RawReportError
+from pipeline.core.text import normalize, parse_value_text
+from pipeline.read.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, load_raw, load_report
+from pipeline.validate.validation import load_and_check, validate_raw
 
 from .conftest import SEED_ID, SEED_SHA256
 from .helpers import edit as _edit
@@ -656,7 +656,7 @@ def test_problems_in_two_report_folders_are_all_reported(raw_dir: Path, seed_dir
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. pipeline.text
+# 4. pipeline.core.text
 
 
 def test_normalize_typographic_quotes_dashes_and_spaces() -> None:

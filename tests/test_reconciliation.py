@@ -1,4 +1,4 @@
-"""Reconciliation checks (pipeline.report_checks): the seed's exact outcome on both value bases, and
+"""Reconciliation checks (pipeline.validate.report_checks): the seed's exact outcome on both value bases, and
 the pure check functions on small hand-built frames (tolerance edges, periods, the power-of-ten
 diagnosis, the short dollar format)."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.raw_reports import load_raw
-from pipeline.report_checks import (
+from pipeline.read.raw_reports import load_raw
+from pipeline.validate.report_checks import (
     AS_PUBLISHED,
     BEST_ESTIMATE,
     REPORT_CHECKS,

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from pipeline.errors import Problem, RawReportError
-from pipeline.raw_reports import load_raw
-from pipeline.validation import validate_raw
+from pipeline.core.errors import Problem, RawReportError
+from pipeline.read.raw_reports import load_raw
+from pipeline.validate.validation import validate_raw
 
 from .test_silent_bugs import REPORT_ID, channel_figure, write_report
 

@@ -1,4 +1,4 @@
-"""Work that did not change is not redone (pipeline.report_cache), and the result is the one a
+"""Work that did not change is not redone (pipeline.read.report_cache), and the result is the one a
 rebuild from nothing gives: for unchanged, added, edited and removed reports, after a code change,
 with a damaged cache, and for the incremental table validation."""
 
@@ -12,10 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import report_cache, tables
-from pipeline.schemas import TABLE_SCHEMAS
-from pipeline.validation import validate_table
-from pipeline.warehouse import PUBLISHED
+from pipeline.build import tables
+from pipeline.build.queries import PUBLISHED
+from pipeline.read import report_cache
+from pipeline.validate.schemas import TABLE_SCHEMAS
+from pipeline.validate.validation import validate_table
 
 from .conftest import SEED_ID
 from .helpers import break_the_arms_grain, build
@@ -28,7 +29,7 @@ def _raw_metadata(result) -> dict:
 
 def _tables(path: Path) -> dict[str, list[tuple]]:
     """Every published table and view, row for row, sorted: SQL promises no order without ORDER BY,
-    and an incremental refresh stores the changed reports' rows last (pipeline.tables)."""
+    and an incremental refresh stores the changed reports' rows last (pipeline.build.tables)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in PUBLISHED}
@@ -144,8 +145,8 @@ def test_a_staging_file_that_failed_its_checks_is_never_published(raw_dir, seed_
     """Publishing alone (as from the UI) after a run whose blocking check failed publishes nothing."""
     import dagster as dg
 
-    from pipeline import assets
-    from pipeline.warehouse import RawReportsDir, Warehouse
+    from pipeline.defs import assets
+    from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
     assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
@@ -271,7 +272,7 @@ def test_a_table_check_on_some_rows_finds_duplicates_across_all_rows(staging):
 def test_validation_in_chunks_finds_what_a_whole_frame_validation_finds(staging, monkeypatch):
     """Rows read and validated 2,048 at a time: a bad row in a late chunk is found and located, and a
     duplicate key whose two rows fall in different chunks is found by the whole-table SQL check."""
-    from pipeline import validation
+    from pipeline.validate import validation
 
     monkeypatch.setattr(validation, "CHUNK_ROWS", 2048)
     model = TABLE_SCHEMAS["channels"]

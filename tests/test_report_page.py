@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import catalog, charts
-from pipeline.catalog import money
+from pipeline.publish import catalog, charts
+from pipeline.publish.catalog import money
 
 from .conftest import SEED_ID
 from .helpers import build, edit, failure_message, rows

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from pipeline.catalog import money
+from pipeline.publish.catalog import money
 
 from .cdp import chromium
 from .conftest import SEED_ID

@@ -15,14 +15,15 @@ import duckdb
 import pytest
 import tomli_w
 
-from pipeline import report_cache
-from pipeline.changes import _FIGURE_STATE
-from pipeline.checks import CONTRACT
-from pipeline.errors import RawReportError
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
-from pipeline.schemas import TABLE_SCHEMAS
-from pipeline.validation import _unique_keys, load_and_check
-from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION
+from pipeline.build.changes import _FIGURE_STATE
+from pipeline.build.queries import PUBLISHED
+from pipeline.core.errors import RawReportError
+from pipeline.defs.checks import CONTRACT
+from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION
+from pipeline.read import report_cache
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, MAX_SOURCE_BYTES, MAX_TOML_BYTES, REPORT_FILE
+from pipeline.validate.schemas import TABLE_SCHEMAS
+from pipeline.validate.validation import _unique_keys, load_and_check
 
 from .conftest import PROJECT_ROOT, SEED_ID
 from .helpers import build, edit
@@ -79,7 +80,7 @@ def test_no_unsafe_deserializer_or_code_execution_in_pipeline() -> None:
 
 def test_raw_toml_is_parsed_by_a_plain_data_parser() -> None:
     """raw_reports.py parses TOML with a data-only parser (rtoml or tomllib), nothing else."""
-    tree = _tree(PIPELINE / "raw_reports.py")
+    tree = _tree(PIPELINE / "read" / "raw_reports.py")
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported & {"rtoml", "tomllib", "tomli"}, imported
@@ -90,14 +91,14 @@ def test_raw_toml_is_parsed_by_a_plain_data_parser() -> None:
 
 # Every name that may be interpolated into SQL text, and what it holds (read from the code):
 SQL_NAME_ALLOWLIST = {
-    "table",  # a table name: pipeline.warehouse.PUBLISHED entries, TABLE_SCHEMAS keys, or _build's literal
+    "table",  # a table name: pipeline.build.queries.PUBLISHED entries, TABLE_SCHEMAS keys, or _build's literal
     "t",  # a table name from PUBLISHED (warehouse.py) or CONTRACT (checks.py)
     "PUBLISHED_STORAGE_VERSION",  # the constant "v1.3.0"
     "_FIGURE_STATE",  # the constant SELECT of changes.py, formatted with db="old"/"new"
     "db",  # the attached database alias, "old" or "new"
     "FOLDERS", "ROWS", "name",  # report_cache.py: its own table names, constants of the module
     "frame",  # report_cache.FRAMES keys: the constant names the table SQL reads its inputs by
-    "where",  # a constant condition: pipeline.tables' Built.rows_to_validate, or its SELECT of report ids
+    "where",  # a constant condition: pipeline.build.tables' Built.rows_to_validate, or its SELECT of report ids
     "staging",  # tables.py: the staging database's own name (current_database()), its quotes doubled
     "alias",  # tables.py: its in-memory database, "rebuilt_" and a uuid's hex digits
     "_CHANGED_REPORTS", "_REBUILT_SERIES",  # tables.py: constant conditions on its own temporary tables
@@ -193,7 +194,7 @@ def test_the_allowlisted_names_hold_constant_identifiers() -> None:
     assert re.fullmatch(r"v\d+\.\d+\.\d+", PUBLISHED_STORAGE_VERSION)
     assert re.findall(r"\{[^}]*\}", _FIGURE_STATE) == ["{db}"]
     # changes.py formats _FIGURE_STATE with literal aliases only
-    tree = _tree(PIPELINE / "changes.py")
+    tree = _tree(PIPELINE / "build" / "changes.py")
     formats = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                and n.func.attr == "format" and isinstance(n.func.value, ast.Name) and n.func.value.id == "_FIGURE_STATE"]
     assert formats

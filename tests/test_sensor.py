@@ -12,8 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.automation import CURSOR_VERSION, raw_reports_sensor, scan_raw
-from pipeline.warehouse import RawReportsDir, Warehouse
+from pipeline.defs.automation import CURSOR_VERSION, raw_reports_sensor, scan_raw
+from pipeline.publish.warehouse import RawReportsDir, Warehouse
 from tests.conftest import SEED_ID
 
 SEED_FILES = {

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cross_checks import SOURCES_AGREE_FACTOR
-from pipeline.warehouse import sql
+from pipeline.build.cross_checks import SOURCES_AGREE_FACTOR
+from pipeline.build.queries import sql
 from tests.conftest import RAW, SEED_ID
 from tests.helpers import build, rows
 from tests.multi_source import CHAIN_2023, CHAIN_2024, THINK_TANK, UN_FIRST, UN_SECOND, write_report, write_sources
@@ -218,8 +218,8 @@ def test_the_rules_of_source_comparisons_are_checked_on_every_row(sources, tmp_p
     the rows a build wrote when it is given them."""
     import duckdb
 
-    from pipeline.checks import _sql_rule_problems
-    from pipeline.schemas import TABLE_SCHEMAS
+    from pipeline.defs.checks import _sql_rule_problems
+    from pipeline.validate.schemas import TABLE_SCHEMAS
 
     copy = tmp_path / "copy.duckdb"
     shutil.copy(sources, copy)
@@ -244,6 +244,6 @@ def test_the_rules_of_source_comparisons_are_checked_on_every_row(sources, tmp_p
 
 
 def test_the_message_names_as_many_pairs_as_the_query_fetches():
-    from pipeline.cross_checks import SHOWN
+    from pipeline.build.cross_checks import SHOWN
 
     assert sql("source_agreement").count(f"other_figure_id), {SHOWN})") == 4

@@ -1,4 +1,4 @@
-"""Incremental table builds (pipeline.tables): a refresh that starts from a copy of the published file
+"""Incremental table builds (pipeline.build.tables): a refresh that starts from a copy of the published file
 and rebuilds only the series holding an added, edited, removed or moved report publishes the same
 rows as a rebuild from nothing, validates only the rows it wrote, records how it was built in schema
 `build`, falls back to a build from nothing (saying why) whenever the published file cannot be
@@ -22,9 +22,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipeline import report_cache
-from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIEWS, RawReportsDir, Warehouse
-from pipeline.warehouse import _stamp as stamp
+from pipeline.build.queries import PUBLISHED, TABLES, VIEWS
+from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION, RawReportsDir, Warehouse
+from pipeline.publish.warehouse import _stamp as stamp
+from pipeline.read import report_cache
 
 from .conftest import RAW, SEED_ID
 from .helpers import ALL_ASSETS, break_the_arms_grain, edit, rows
@@ -430,7 +431,7 @@ def test_an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fix
 def test_a_failure_while_rows_are_replaced_is_reported_as_itself(published, monkeypatch):
     """The transaction is rolled back and the error shown is the one that stopped it (not DuckDB's
     "transaction is aborted" from the clean-up), and nothing is published."""
-    from pipeline import tables as tables_module
+    from pipeline.build import tables as tables_module
 
     before = published.warehouse_path.read_bytes()
     monkeypatch.setattr(tables_module, "REPORT_TABLES", (*tables_module.REPORT_TABLES, "no_such_table"))

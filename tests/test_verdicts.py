@@ -16,10 +16,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import report_checks as rc
-from pipeline.raw_reports import CORRECTIONS_FILE, load_raw
-from pipeline.report_checks import AS_PUBLISHED, BEST_ESTIMATE
-from pipeline.warehouse import sql
+from pipeline.build.queries import sql
+from pipeline.read.raw_reports import CORRECTIONS_FILE, load_raw
+from pipeline.validate import report_checks as rc
+from pipeline.validate.report_checks import AS_PUBLISHED, BEST_ESTIMATE
 
 from .conftest import SEED_ID
 from .helpers import build, edit, rows
@@ -112,7 +112,7 @@ def test_not_compared_is_stored_as_its_own_status_with_passed_null() -> None:
     assert set(r[0] for r in con.execute("SELECT DISTINCT status FROM validation_results").fetchall()) == {
         "passed", "not_compared"}
 
-    from pipeline.checks import report_check_results
+    from pipeline.defs.checks import report_check_results
 
     evaluations = {e.check_name: e for e in report_check_results(con)}
     nothing = evaluations["channels_within_total_as_published"]
@@ -388,7 +388,7 @@ note = "A test."
 
 
 def test_a_correction_to_zero_is_refused_as_a_published_zero_is(raw_dir: Path, seed_dir: Path) -> None:
-    from pipeline.errors import RawReportError
+    from pipeline.core.errors import RawReportError
 
     _add_count_correction(seed_dir, "0")
     with pytest.raises(RawReportError) as info:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE, latest_today
-from pipeline.text import expression_in_context, value_expressions
+from pipeline.core.text import expression_in_context, value_expressions
+from pipeline.read.raw_reports import CORRECTIONS_FILE, FIGURES_FILE, REPORT_FILE, latest_today
 
 from . import test_bad_input
 from .conftest import PROJECT_ROOT, RAW, SEED_ID
@@ -407,7 +407,7 @@ def test_a_load_failure_is_printed_once(raw_dir: Path, case_warehouse: Path, goo
 
 def test_seed_publishes_the_same_numbers() -> None:
     """The seed, with its evidence hashes, loads as before (the published numbers: README's table)."""
-    from pipeline.validation import load_and_check
+    from pipeline.validate.validation import load_and_check
     loaded = load_and_check(RAW)
     best = dict(zip(loaded.figures["figure_id"], loaded.figures["best_amount_usd"], strict=True))
     assert best["cyber-income"] == 1.35e9 and best["coal-smuggling-income"] == 2.15e9

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 from generate import generate, write_report  # noqa: E402
 
-from pipeline.warehouse import PUBLISHED  # noqa: E402
+from pipeline.build.queries import PUBLISHED  # noqa: E402
 from tests.helpers import free_port, instance_at, process_group, project_copy  # noqa: E402
 
 SIZES = (1, 100, 1000, 5000)

@@ -15,16 +15,17 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import cross_checks, tables
-from pipeline.checks import SQL_RULES, _sql_rule_problems
-from pipeline.report_checks import run_report_checks
-from pipeline.schemas import TABLE_SCHEMAS
-from pipeline.validation import load_and_check, table_problems, validate_raw
-from pipeline.warehouse import PUBLISHED, PUBLISHED_STORAGE_VERSION, TABLES, VIEWS, sql
+from pipeline.build import cross_checks, tables
+from pipeline.build.queries import PUBLISHED, TABLES, VIEWS, sql
+from pipeline.defs.checks import SQL_RULES, _sql_rule_problems
+from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION
+from pipeline.validate.report_checks import run_report_checks
+from pipeline.validate.schemas import TABLE_SCHEMAS
+from pipeline.validate.validation import load_and_check, table_problems, validate_raw
 
 # The SQL files in the order the assets run them (tables, then the views that read them, then the pairs of
-# source_comparisons). The page and the exports the publish step writes (pipeline/release.py) are not part
-# of the floor.
+# source_comparisons). The page and the exports the publish step writes (pipeline/publish/release.py) are not
+# part of the floor.
 ORDER = TABLES + VIEWS
 
 

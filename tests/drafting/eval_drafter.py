@@ -28,8 +28,8 @@ import rtoml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.drafting import draft, render  # noqa: E402
-from pipeline.text import normalize  # noqa: E402
+from pipeline.core.text import normalize  # noqa: E402
+from pipeline.draft.drafting import draft, render  # noqa: E402
 
 ARTICLES = Path(__file__).resolve().parent / "articles"
 # Articles written after the drafter's rules were set, and measured before any rule was changed for them.

@@ -59,6 +59,12 @@ GROUPS = {
 }
 
 
+def _module_path(module: str) -> str:
+    """A module's path under pipeline/ without .py, e.g. 'read/raw_reports' (the modules live in step folders)."""
+    [path] = (ROOT / "pipeline").rglob(f"{module}.py")
+    return path.relative_to(ROOT / "pipeline").with_suffix("").as_posix()
+
+
 def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "]"
 
@@ -76,7 +82,7 @@ def _prepare(group: str) -> Path:
     pyproject += "\n".join([
         "[tool.mutmut]",
         'source_paths = ["pipeline"]',
-        f"only_mutate = {_toml_list([f'pipeline/{m}.py' for m in spec['modules']])}",
+        f"only_mutate = {_toml_list([f'pipeline/{_module_path(m)}.py' for m in spec['modules']])}",
         f"pytest_add_cli_args_test_selection = {_toml_list(spec['tests'])}",
         f"do_not_mutate_patterns = {_toml_list(MESSAGE_LINES)}",
         'also_copy = ["raw"]',
@@ -90,12 +96,13 @@ def patterns(group: str) -> list[str]:
     """mutmut's names of the mutants to run: every function and method of the group's modules but the SKIPPED."""
     found = []
     for module in GROUPS[group]["modules"]:
-        tree = ast.parse((ROOT / "pipeline" / f"{module}.py").read_text(encoding="utf-8"))
+        dotted = _module_path(module).replace("/", ".")
+        tree = ast.parse((ROOT / "pipeline" / f"{_module_path(module)}.py").read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name not in SKIPPED.get(module, ()):
-                found.append(f"pipeline.{module}.x_{node.name}__mutmut_*")
+                found.append(f"pipeline.{dotted}.x_{node.name}__mutmut_*")
             elif isinstance(node, ast.ClassDef):
-                found += [f"pipeline.{module}.x\u01c1{node.name}\u01c1{item.name}__mutmut_*" for item in node.body
+                found += [f"pipeline.{dotted}.x\u01c1{node.name}\u01c1{item.name}__mutmut_*" for item in node.body
                           if isinstance(item, ast.FunctionDef)]
     return found
 
@@ -130,7 +137,7 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
     by_module: dict[str, Counter] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     for name, status in statuses.items():
-        module = name.split(".x")[0].split(".")[1] if name.startswith("pipeline.") else name.split(".")[0]
+        module = name.split(".x")[0].split(".")[-1] if name.startswith("pipeline.") else name.split(".")[0]
         if status == "not checked":  # an interrupted run: not part of the score, counted apart
             by_module[module]["not checked"] += 1
             continue

@@ -1,6 +1,6 @@
 """A small mutator for the SQL files that build the published tables and views (mutmut mutates Python only).
 
-Each mutant is one textual change to one statement of one pipeline/sql/*.sql file (comments left alone):
+Each mutant is one textual change to one statement of one pipeline/build/sql/*.sql file (comments left alone):
 a comparison operator swapped, AND/OR swapped, a WHERE clause dropped, NOT removed, IS NULL/IS NOT NULL
 swapped, min/max swapped, sum/count made the other, DISTINCT dropped, ASC/DESC swapped, + and - swapped,
 a number constant changed, UNION ALL made UNION. For each mutant the tests that read that file's table
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SQL_DIR = ROOT / "pipeline" / "sql"
+SQL_DIR = ROOT / "pipeline" / "build" / "sql"
 RESULTS = ROOT / ".mutation" / "sql-results.json"  # the last run's, for `python -m tests.mutation.run --report`
 
 # Which tests read each file's table or view (by behaviour: the numbers published in it).
@@ -181,7 +181,7 @@ def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = N
             baseline[tests] = time.monotonic() - started
         killed, survivors = 0, []
         for number, mutant in enumerate(found, 1):
-            path = scratch / "pipeline" / "sql" / f"{mutant.file}.sql"
+            path = scratch / "pipeline" / "build" / "sql" / f"{mutant.file}.sql"
             original = path.read_text(encoding="utf-8")
             path.write_text(mutant.text, encoding="utf-8")
             try:
