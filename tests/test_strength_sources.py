@@ -1,0 +1,115 @@
+"""Tests written from the survivors of `make mutation` (docs/mutation.md): the cross-report checks and the
+views that compare sources.
+
+Three invented series state the same six things for 2020 (cyber income, labour income, the total, cyber
+incidents, cyber's share, cyber income per year): the second agrees with the first within 1.5x on every one,
+the third disagrees with both on all but one. Built once through the real job; the tests read the
+published `validation_results` rows a person reads."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import build, rows
+from tests.multi_source import write_report
+
+D = datetime.date
+PERIOD = (D(2020, 1, 1), D(2020, 12, 31))
+ALPHA, BETA, GAMMA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03"
+
+
+def _figures(cyber: str, labor: str, total: str, incidents: int, share: int, per_year: str, qualifier: str | None = None):
+    """The six figures of one report; the money given as value_text ("$1.2 billion")."""
+
+    def money(text: str) -> tuple[float, str]:
+        number, scale = text.removeprefix("$").split()
+        return float(number), f"USD {scale}"
+
+    found = []
+    for figure_id, topic, subject, measure, text, sentence in [
+        ("cyber", "channel", "cyber", None, cyber, "Hackers took {} in 2020."),
+        ("labor", "channel", "overseas_labor", None, labor, "Workers abroad earned {} in 2020."),
+        ("total", "total", "illicit_income", None, total, "Illicit income was {} in 2020."),
+        ("per-year", "channel", "cyber", "income_per_year", per_year, "Cyber theft runs at {} a year."),
+    ]:
+        value, unit = money(text)
+        figure = {"id": figure_id, "topic": topic, "subject": subject, "value": value, "unit": unit,
+                  "value_text": text, "quote": sentence.format(text)}
+        if measure:
+            figure["measure"] = measure
+        found.append(figure)
+    found[0]["qualifier"] = qualifier
+    found[0] = {key: value for key, value in found[0].items() if value is not None}
+    found.append({"id": "incidents", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": incidents,
+                  "unit": "count", "value_text": str(incidents), "quote": f"They carried out {incidents} attacks in 2020."})
+    found.append({"id": "share", "topic": "channel", "subject": "cyber", "measure": "share", "value": share,
+                  "unit": "percent", "value_text": f"{share} percent", "quote": f"That was {share} percent of all thefts."})
+    return found
+
+
+@pytest.fixture(scope="module")
+def three_series(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("three-series")
+    raw = root / "raw"
+    write_report(raw, ALPHA, publisher="Alpha Institute", published_on=D(2024, 1, 10), series="alpha", period=PERIOD,
+                 figures=_figures("$1 billion", "$500 million", "$2 billion", 40, 50, "$900 million"))
+    write_report(raw, BETA, publisher="Beta Monitor", published_on=D(2024, 2, 10), series="beta", period=PERIOD,
+                 figures=_figures("$1.2 billion", "$600 million", "$2.4 billion", 44, 55, "$1 billion", qualifier="about"))
+    write_report(raw, GAMMA, publisher="Gamma Watch", published_on=D(2024, 3, 10), series="gamma", period=PERIOD,
+                 figures=_figures("$5 billion", "$3 billion", "$10 billion", 200, 5, "$950 million"))
+    path = root / "warehouse" / "illicit_income.duckdb"
+    assert build(raw, path).success
+    return path
+
+
+def _check(path: Path, report_id: str, check: str = "sources_agree") -> dict[str, tuple]:
+    return {basis: (passed, status, message) for basis, passed, status, message in rows(
+        path, "SELECT value_basis, passed, status, message FROM validation_results WHERE report_id = ? AND check_name = ?",
+        [report_id, check])}
+
+
+def test_the_first_report_of_a_thing_is_not_compared(three_series):
+    got = _check(three_series, ALPHA)
+    assert set(got) == {"best_estimate", "as_published"}
+    for passed, status, message in got.values():
+        assert (passed, status) == (None, "not_compared")
+        assert message.startswith("not compared: ")
+
+
+def test_a_report_that_agrees_on_everything_passes_naming_the_three_closest_and_counting_the_rest(three_series):
+    got = _check(three_series, BETA)
+    assert set(got) == {"best_estimate", "as_published"}
+    for passed, status, message in got.values():
+        assert (passed, status) == (True, "passed")
+        assert message.startswith("6 comparison(s) with other sources, all within 1.5x: ")
+        assert message.endswith("; and 3 more in source_comparisons")
+        # the three closest: incidents and share 1.1x, the yearly rate 1.11x; the money 1.2x apart is not named
+        assert f"cyber incidents 2020-01-01..2020-12-31: {BETA} says 44, {ALPHA} says 40 (1.1x apart)" in message
+        assert f"cyber share 2020-01-01..2020-12-31: {BETA} says 55%, {ALPHA} says 50% (1.1x apart)" in message
+        assert (f"cyber income per year 2020-01-01..2020-12-31: {BETA} says 1e9/year, {ALPHA} says 900e6/year "
+                "(1.11x apart)") in message
+        assert "1.2x apart" not in message and "says about" not in message
+
+
+def test_a_report_that_disagrees_fails_naming_the_three_furthest_apart_and_counting_the_rest(three_series):
+    got = _check(three_series, GAMMA)
+    assert set(got) == {"best_estimate", "as_published"}
+    for passed, status, message in got.values():
+        assert (passed, status) == (False, "failed")
+        # 12 pairs (6 things, 2 earlier series); the yearly rates agree (950e6 against 900e6 and 1e9)
+        assert message.startswith("10 of 12 comparison(s) with other sources differ by more than 1.5x, the furthest apart: ")
+        assert message.endswith("; and 7 more (every pair is in source_comparisons)")
+        assert f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {BETA} says 55% (11x apart)" in message
+        assert f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {ALPHA} says 50% (10x apart)" in message
+        assert f"overseas_labor 2020-01-01..2020-12-31: {GAMMA} says 3e9, {ALPHA} says 500e6 (6x apart)" in message
+        assert f"{BETA} says about 1.2e9" not in message  # 4.17x: not among the three furthest
+
+
+def test_every_report_that_stores_its_own_document_passes_distinct_documents(three_series):
+    for report_id in (ALPHA, BETA, GAMMA):
+        (passed, status, message), = _check(three_series, report_id, "distinct_documents").values()
+        assert (passed, status) == (True, "passed")
+        assert message.startswith("no other report folder stores this document (sha256 ")
