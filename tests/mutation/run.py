@@ -54,6 +54,10 @@ GROUPS = {
         "tests": ["tests/test_raw_loading.py", "tests/test_reconciliation.py", "tests/test_corrections.py",
                   "tests/test_silent_bugs.py", "tests/test_published_numbers.py", "tests/test_refusals.py",
                   "tests/test_verdicts.py", "tests/test_strength_loader.py",
+                  # the table checks' validation (validate_table) on a built staging file
+                  "tests/test_report_cache.py::test_the_table_check_validates_the_rows_a_build_wrote",
+                  "tests/test_report_cache.py::test_a_table_check_on_some_rows_finds_duplicates_across_all_rows",
+                  "tests/test_report_cache.py::test_validation_in_chunks_finds_what_a_whole_frame_validation_finds",
                   "-k", "not fix_to_the_code and not re_executing and not staging_file and not stops_the_refresh"
                         " and not usd_thousand_without and not fails_the_build_and_keeps"],
     },
@@ -91,12 +95,18 @@ def _prepare(group: str) -> Path:
         'source_paths = ["pipeline"]',
         f"only_mutate = {_toml_list([f'pipeline/{m}.py' for m in spec['modules']])}",
         f"pytest_add_cli_args_test_selection = {_toml_list(spec['tests'])}",
+        # a module fixture's calls count for every later test of its file (tests/mutation/attribution.py)
+        'pytest_add_cli_args = ["-p", "tests.mutation.attribution"]',
         f"do_not_mutate_patterns = {_toml_list(MESSAGE_LINES)}",
         'also_copy = ["raw"]',
         # mutmut times a mutant out after (its tests' duration + constant) x multiplier seconds, measuring the tests
         # without their fixtures: a module fixture's whole build (seconds, more on a busy machine) must fit in the
         # constant, or a mutant that merely reaches it is counted as a timeout (a kill) without being decided.
         "timeout_multiplier = 3.0",
+        # mutmut forks each mutant's process from one that has run the tests once, Dagster runs included: a fork
+        # of a process with threads (Dagster's) can hang on a lock forever, so each mutant is forked instead from
+        # a server that has only imported and collected the tests.
+        'process_isolation = "forkserver"',
         "timeout_constant = 20.0",
         "",
     ])
