@@ -3,12 +3,14 @@ views that compare sources.
 
 Three invented series state the same six things for 2020 (cyber income, labour income, the total, cyber
 incidents, cyber's share, cyber income per year): the second agrees with the first within 1.5x on every one,
-the third disagrees with both on all but one. Built once through the real job; the tests read the
+the third disagrees with both on all but one; a fourth states cyber income just over 1.5x the first's,
+and incidents over a year and a half. Built once through the real job; the tests read the
 published `validation_results` rows a person reads."""
 
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from tests.multi_source import write_report
 
 D = datetime.date
 PERIOD = (D(2020, 1, 1), D(2020, 12, 31))
-ALPHA, BETA, GAMMA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03"
+ALPHA, BETA, GAMMA, DELTA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03", "delta-2024-04"
 
 
 def _figures(cyber: str, labor: str, total: str, incidents: int, share: int, per_year: str, qualifier: str | None = None):
@@ -60,6 +62,12 @@ def three_series(tmp_path_factory) -> Path:
                  figures=_figures("$1.2 billion", "$600 million", "$2.4 billion", 44, 55, "$1 billion", qualifier="about"))
     write_report(raw, GAMMA, publisher="Gamma Watch", published_on=D(2024, 3, 10), series="gamma", period=PERIOD,
                  figures=_figures("$5 billion", "$3 billion", "$10 billion", 200, 5, "$950 million"))
+    write_report(raw, DELTA, publisher="Delta Review", published_on=D(2024, 4, 10), series="delta", period=PERIOD,
+                 figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.5005, "unit": "USD billion",
+                           "value_text": "$1.5005 billion", "quote": "Hackers took $1.5005 billion in 2020."},
+                          {"id": "incidents", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": 61,
+                           "unit": "count", "value_text": "61", "period_start": D(2020, 1, 1),
+                           "period_end": D(2021, 6, 30), "quote": "There were 61 attacks from 2020 to mid-2021."}])
     path = root / "warehouse" / "illicit_income.duckdb"
     assert build(raw, path).success
     return path
@@ -113,3 +121,19 @@ def test_every_report_that_stores_its_own_document_passes_distinct_documents(thr
         (passed, status, message), = _check(three_series, report_id, "distinct_documents").values()
         assert (passed, status) == (True, "passed")
         assert message.startswith("no other report folder stores this document (sha256 ")
+
+
+def test_a_factor_just_over_the_limit_is_shown_with_the_digits_that_tell_it_is_over(three_series):
+    (passed, status, message) = _check(three_series, DELTA)["best_estimate"]
+    assert (passed, status) == (False, "failed")
+    # 1.5005e9 against 1e9 (shown as 1.5e9): "1.5x apart" would read as agreeing; three pairs are apart, all named, none left to count
+    assert f"cyber 2020-01-01..2020-12-31: {DELTA} says 1.5e9, {ALPHA} says 1e9 (1.5005x apart)" in message
+    assert message.startswith("3 of 6 comparison(s) with other sources differ by more than 1.5x, the furthest apart: ")
+    assert message.endswith(") (every pair is in source_comparisons)")
+
+
+def test_a_count_per_year_is_shown_with_its_fraction(three_series):
+    (_, _, message) = _check(three_series, DELTA)["best_estimate"]
+    # 61 incidents over 547 days, against gamma's 200 in 2020: per year, 40.7 is not rounded to a whole 41
+    assert re.search(rf"cyber incidents per year 2020-01-01..2021-06-30 vs 2020-01-01..2020-12-31: {DELTA} says "
+                     r"40\.7/year \(61 over 1\.5 years\), " + GAMMA + r" says 200/year \(200 over 1 years\)", message), message
