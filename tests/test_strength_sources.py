@@ -4,7 +4,8 @@ views that compare sources.
 Three invented series state the same six things for 2020 (cyber income, labour income, the total, cyber
 incidents, cyber's share, cyber income per year): the second agrees with the first within 1.5x on every one,
 the third disagrees with both on all but one; a fourth states cyber income just over 1.5x the first's,
-and incidents over a year and a half. Built once through the real job; the tests read the
+and incidents over a year and a half; a fifth states things over periods that are not whole months (no other
+source states them: nothing to compare). Built once through the real job; the tests read the
 published `validation_results` rows a person reads."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.multi_source import write_report
 D = datetime.date
 PERIOD = (D(2020, 1, 1), D(2020, 12, 31))
 ALPHA, BETA, GAMMA, DELTA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03", "delta-2024-04"
+EPSILON = "epsilon-2024-05"
 
 
 def _figures(cyber: str, labor: str, total: str, incidents: int, share: int, per_year: str, qualifier: str | None = None):
@@ -68,6 +70,14 @@ def three_series(tmp_path_factory) -> Path:
                           {"id": "incidents", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": 61,
                            "unit": "count", "value_text": "61", "period_start": D(2020, 1, 1),
                            "period_end": D(2021, 6, 30), "quote": "There were 61 attacks from 2020 to mid-2021."}])
+    write_report(raw, EPSILON, publisher="Epsilon Notes", published_on=D(2024, 5, 10), series="epsilon",
+                 period=(D(2019, 1, 1), D(2020, 12, 31)),
+                 figures=[{"id": "workers", "topic": "channel", "subject": "overseas_labor", "measure": "people",
+                           "value": 1000, "unit": "count", "value_text": "1,000", "period_start": D(2020, 1, 15),
+                           "period_end": D(2020, 12, 31), "quote": "From mid-January 2020, 1,000 workers were abroad."},
+                          {"id": "attacks", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": 30,
+                           "unit": "count", "value_text": "30", "period_start": D(2019, 2, 1),
+                           "period_end": D(2019, 2, 20), "quote": "There were 30 attacks from 1 to 20 February 2019."}])
     path = root / "warehouse" / "illicit_income.duckdb"
     assert build(raw, path).success
     return path
@@ -126,7 +136,7 @@ def test_every_report_that_stores_its_own_document_passes_distinct_documents(thr
 def test_a_factor_just_over_the_limit_is_shown_with_the_digits_that_tell_it_is_over(three_series):
     (passed, status, message) = _check(three_series, DELTA)["best_estimate"]
     assert (passed, status) == (False, "failed")
-    # 1.5005e9 against 1e9 (shown as 1.5e9): "1.5x apart" would read as agreeing; three pairs are apart, all named, none left to count
+    # 1.5005e9 against 1e9 (shown as 1.5e9): "1.5x apart" would read as agreeing; three pairs apart, all named
     assert f"cyber 2020-01-01..2020-12-31: {DELTA} says 1.5e9, {ALPHA} says 1e9 (1.5005x apart)" in message
     assert message.startswith("3 of 6 comparison(s) with other sources differ by more than 1.5x, the furthest apart: ")
     assert message.endswith(") (every pair is in source_comparisons)")
@@ -137,3 +147,20 @@ def test_a_count_per_year_is_shown_with_its_fraction(three_series):
     # 61 incidents over 547 days, against gamma's 200 in 2020: per year, 40.7 is not rounded to a whole 41
     assert re.search(rf"cyber incidents per year 2020-01-01..2021-06-30 vs 2020-01-01..2020-12-31: {DELTA} says "
                      r"40\.7/year \(61 over 1\.5 years\), " + GAMMA + r" says 200/year \(200 over 1 years\)", message), message
+
+
+def test_a_period_of_whole_months_lasts_its_months_any_other_its_days(three_series):
+    got = dict(rows(three_series, "SELECT report_id || '/' || figure_id, years FROM estimates "
+                                  "WHERE report_id IN (?, ?) AND measure IN ('incidents', 'people')", [DELTA, EPSILON]))
+    assert got[f"{DELTA}/incidents"] == pytest.approx(1.5)  # 2020-01-01..2021-06-30: 18 months
+    # neither starts on the first of a month and ends on the last of one: days, both ends counted, / 365.2425
+    assert got[f"{EPSILON}/workers"] == pytest.approx(352 / 365.2425)  # 2020-01-15..2020-12-31
+    assert got[f"{EPSILON}/attacks"] == pytest.approx(20 / 365.2425)  # 2019-02-01..2019-02-20
+
+
+def test_a_flow_is_averaged_per_year_a_level_is_not(three_series):
+    got = {figure: (per_year, as_published) for figure, per_year, as_published in rows(
+        three_series, "SELECT figure_id, per_year_average, per_year_average_as_published FROM estimates "
+                      "WHERE report_id = ?", [EPSILON])}
+    assert got["attacks"] == (pytest.approx(30 / (20 / 365.2425)), pytest.approx(30 / (20 / 365.2425)))
+    assert got["workers"] == (None, None)  # a count of people is a level

@@ -164,6 +164,7 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
             by_module[module]["not checked"] += 1
             continue
         by_module[module]["killed" if status in KILLED else "not killed"] += 1
+        by_module[module]["timeout"] += status == "timeout"
         if status not in KILLED:
             survivors[module].append(f"{name} ({status})")
     if sql is not None:
@@ -176,6 +177,8 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
         total = counts["killed"] + counts["not killed"]
         all_killed, all_total = all_killed + counts["killed"], all_total + total
         unchecked = f"   ({counts['not checked']} not checked)" if counts["not checked"] else ""
+        # a timeout counts as killed (mutmut's convention) but is shown: on a busy machine it may be a slow survivor
+        unchecked += f"   ({counts['timeout']} of the killed by timeout)" if counts["timeout"] else ""
         print(f"  {module:<16} {counts['killed']:>5} / {total:<5} {counts['killed'] / max(total, 1):6.1%}{unchecked}")
     print(f"  {'all':<16} {all_killed:>5} / {all_total:<5} {all_killed / max(all_total, 1):6.1%}")
     print("\nsurviving mutants (Python: `mutmut show NAME` in .mutation/<group>/):")
