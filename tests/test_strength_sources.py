@@ -1,12 +1,12 @@
 """Tests written from the survivors of `make mutation` (docs/mutation.md): the cross-report checks and the
 views that compare sources.
 
-Three invented series state the same six things for 2020 (cyber income, labour income, the total, cyber
-incidents, cyber's share, cyber income per year): the second agrees with the first within 1.5x on every one,
-the third disagrees with both on all but one; a fourth states cyber income just over 1.5x the first's,
-and incidents over a year and a half; a fifth states things over periods that are not whole months (no other
-source states them: nothing to compare). Built once through the real job; the tests read the
-published `validation_results` rows a person reads."""
+Invented series, built once through the real job; the tests read the published rows a person reads.
+Three state the same six things for 2020 (cyber income, labour income, the total, cyber incidents, cyber's
+share, cyber income per year): the second agrees with the first within 1.5x on every one, the third
+disagrees with both on all but one. A fourth states cyber income just over 1.5x the first's, and incidents
+over a year and a half. A fifth states cyber income that only the third's is far from, and things over
+periods that are not whole months (no other source states them: nothing to compare)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,10 @@ def three_series(tmp_path_factory) -> Path:
                            "period_end": D(2020, 12, 31), "quote": "From mid-January 2020, 1,000 workers were abroad."},
                           {"id": "attacks", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": 30,
                            "unit": "count", "value_text": "30", "period_start": D(2019, 2, 1),
-                           "period_end": D(2019, 2, 20), "quote": "There were 30 attacks from 1 to 20 February 2019."}])
+                           "period_end": D(2019, 2, 20), "quote": "There were 30 attacks from 1 to 20 February 2019."},
+                          {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.1, "unit": "USD billion",
+                           "value_text": "$1.1 billion", "period_start": PERIOD[0], "period_end": PERIOD[1],
+                           "quote": "Hackers took $1.1 billion in 2020."}])
     path = root / "warehouse" / "illicit_income.duckdb"
     assert build(raw, path).success
     return path
@@ -164,3 +167,12 @@ def test_a_flow_is_averaged_per_year_a_level_is_not(three_series):
                       "WHERE report_id = ?", [EPSILON])}
     assert got["attacks"] == (pytest.approx(30 / (20 / 365.2425)), pytest.approx(30 / (20 / 365.2425)))
     assert got["workers"] == (None, None)  # a count of people is a level
+
+
+def test_a_report_with_one_pair_apart_names_that_pair_only(three_series):
+    for passed, status, message in _check(three_series, EPSILON).values():
+        assert (passed, status) == (False, "failed")
+        # 1.1e9 against 1e9, 1.2e9, 1.5005e9 (agree) and 5e9 (4.55x apart)
+        assert message.startswith("1 of 4 comparison(s) with other sources differ by more than 1.5x: cyber 2020-")
+        assert message.count("x apart)") == 1
+        assert f"{EPSILON} says 1.1e9, {GAMMA} says 5e9 (4.55x apart)" in message
