@@ -65,8 +65,8 @@ def three_series(tmp_path_factory) -> Path:
     write_report(raw, GAMMA, publisher="Gamma Watch", published_on=D(2024, 3, 10), series="gamma", period=PERIOD,
                  figures=_figures("$5 billion", "$3 billion", "$10 billion", 200, 5, "$950 million"))
     write_report(raw, DELTA, publisher="Delta Review", published_on=D(2024, 4, 10), series="delta", period=PERIOD,
-                 figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.5005, "unit": "USD billion",
-                           "value_text": "$1.5005 billion", "quote": "Hackers took $1.5005 billion in 2020."},
+                 figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.5012, "unit": "USD billion",
+                           "value_text": "$1.5012 billion", "quote": "Hackers took $1.5012 billion in 2020."},
                           {"id": "incidents", "topic": "channel", "subject": "cyber", "measure": "incidents", "value": 61,
                            "unit": "count", "value_text": "61", "period_start": D(2020, 1, 1),
                            "period_end": D(2021, 6, 30), "quote": "There were 61 attacks from 2020 to mid-2021."}])
@@ -139,8 +139,8 @@ def test_every_report_that_stores_its_own_document_passes_distinct_documents(thr
 def test_a_factor_just_over_the_limit_is_shown_with_the_digits_that_tell_it_is_over(three_series):
     (passed, status, message) = _check(three_series, DELTA)["best_estimate"]
     assert (passed, status) == (False, "failed")
-    # 1.5005e9 against 1e9 (shown as 1.5e9): "1.5x apart" would read as agreeing; three pairs apart, all named
-    assert f"cyber 2020-01-01..2020-12-31: {DELTA} says 1.5e9, {ALPHA} says 1e9 (1.5005x apart)" in message
+    # 1.5012e9 against 1e9: "1.5x apart" would read as agreeing, "1.5012x" says more than needed; three apart, all named
+    assert f"cyber 2020-01-01..2020-12-31: {DELTA} says 1.501e9, {ALPHA} says 1e9 (1.501x apart)" in message
     assert message.startswith("3 of 6 comparison(s) with other sources differ by more than 1.5x, the furthest apart: ")
     assert message.endswith(") (every pair is in source_comparisons)")
 
@@ -172,7 +172,7 @@ def test_a_flow_is_averaged_per_year_a_level_is_not(three_series):
 def test_a_report_with_one_pair_apart_names_that_pair_only(three_series):
     for passed, status, message in _check(three_series, EPSILON).values():
         assert (passed, status) == (False, "failed")
-        # 1.1e9 against 1e9, 1.2e9, 1.5005e9 (agree) and 5e9 (4.55x apart)
+        # 1.1e9 against 1e9, 1.2e9, 1.5012e9 (agree) and 5e9 (4.55x apart)
         assert message.startswith("1 of 4 comparison(s) with other sources differ by more than 1.5x: cyber 2020-")
         assert message.count("x apart)") == 1
         assert f"{EPSILON} says 1.1e9, {GAMMA} says 5e9 (4.55x apart)" in message
