@@ -6,7 +6,8 @@ Three state the same six things for 2020 (cyber income, labour income, the total
 share, cyber income per year): the second agrees with the first within 1.5x on every one, the third
 disagrees with both on all but one. A fourth states cyber income just over 1.5x the first's, and incidents
 over a year and a half. A fifth states cyber income that only the third's is far from, and things over
-periods that are not whole months (no other source states them: nothing to compare)."""
+periods that are not whole months (no other source states them: nothing to compare). A sixth series has
+two editions whose report ids sort against their dates."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ D = datetime.date
 PERIOD = (D(2020, 1, 1), D(2020, 12, 31))
 ALPHA, BETA, GAMMA, DELTA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03", "delta-2024-04"
 EPSILON = "epsilon-2024-05"
+# two editions of one series; the later one's id sorts first
+ZETA_EARLY, ZETA_LATE = "zeta-z-2024-05", "zeta-a-2024-06"
 
 
 def _figures(cyber: str, labor: str, total: str, incidents: int, share: int, per_year: str, qualifier: str | None = None):
@@ -81,6 +84,11 @@ def three_series(tmp_path_factory) -> Path:
                           {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.1, "unit": "USD billion",
                            "value_text": "$1.1 billion", "period_start": PERIOD[0], "period_end": PERIOD[1],
                            "quote": "Hackers took $1.1 billion in 2020."}])
+    for report_id, published_on, text in [(ZETA_EARLY, D(2024, 5, 20), "$1.05 billion"),
+                                          (ZETA_LATE, D(2024, 6, 10), "$1.1 billion")]:
+        write_report(raw, report_id, publisher="Zeta Letters", published_on=published_on, series="zeta", period=PERIOD,
+                     figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": float(text[1:5]),
+                               "unit": "USD billion", "value_text": text, "quote": f"Hackers took {text} in 2020."}])
     path = root / "warehouse" / "illicit_income.duckdb"
     assert build(raw, path).success
     return path
@@ -176,3 +184,12 @@ def test_a_report_with_one_pair_apart_names_that_pair_only(three_series):
         assert message.startswith("1 of 4 comparison(s) with other sources differ by more than 1.5x: cyber 2020-")
         assert message.count("x apart)") == 1
         assert f"{EPSILON} says 1.1e9, {GAMMA} says 5e9 (4.55x apart)" in message
+
+
+def test_a_later_edition_supersedes_an_earlier_one_whatever_their_ids(three_series):
+    def pairs(report_id: str) -> int:
+        return rows(three_series, "SELECT count(*) FROM source_comparisons WHERE ? IN (report_id, other_report_id)",
+                    [report_id])[0][0]
+
+    assert pairs(ZETA_LATE) == 5  # against alpha, beta, gamma, delta and epsilon's cyber income for 2020
+    assert pairs(ZETA_EARLY) == 0  # revised by its series' later edition: compared no more
