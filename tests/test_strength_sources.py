@@ -7,16 +7,19 @@ share, cyber income per year): the second agrees with the first within 1.5x on e
 disagrees with both on all but one. A fourth states cyber income just over 1.5x the first's, and incidents
 over a year and a half. A fifth states cyber income that only the third's is far from, and things over
 periods that are not whole months (no other source states them: nothing to compare). A sixth series has
-two editions whose report ids sort against their dates."""
+two editions whose report ids sort against their dates. The seed, and a seventh that states its cyber
+income for 2017-2023 close to the seed's corrected value, far from the value it published."""
 
 from __future__ import annotations
 
 import datetime
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import RAW, SEED_ID
 from tests.helpers import build, rows
 from tests.multi_source import write_report
 
@@ -26,6 +29,7 @@ ALPHA, BETA, GAMMA, DELTA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03", "d
 EPSILON = "epsilon-2024-05"
 # two editions of one series; the later one's id sorts first
 ZETA_EARLY, ZETA_LATE = "zeta-z-2024-05", "zeta-a-2024-06"
+ETA = "eta-2024-10"  # compared with the seed, whose cyber income is corrected tenfold
 
 
 def _figures(cyber: str, labor: str, total: str, incidents: int, share: int, per_year: str, qualifier: str | None = None):
@@ -89,6 +93,11 @@ def three_series(tmp_path_factory) -> Path:
         write_report(raw, report_id, publisher="Zeta Letters", published_on=published_on, series="zeta", period=PERIOD,
                      figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": float(text[1:5]),
                                "unit": "USD billion", "value_text": text, "quote": f"Hackers took {text} in 2020."}])
+    shutil.copytree(RAW / SEED_ID, raw / SEED_ID)
+    write_report(raw, ETA, publisher="Eta Wire", published_on=D(2024, 10, 1), series="eta",
+                 period=(D(2017, 1, 1), D(2023, 12, 31)),
+                 figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.4, "unit": "USD billion",
+                           "value_text": "$1.4 billion", "quote": "Hacking brought in $1.4 billion from 2017 to 2023."}])
     path = root / "warehouse" / "illicit_income.duckdb"
     assert build(raw, path).success
     return path
@@ -193,3 +202,15 @@ def test_a_later_edition_supersedes_an_earlier_one_whatever_their_ids(three_seri
 
     assert pairs(ZETA_LATE) == 5  # against alpha, beta, gamma, delta and epsilon's cyber income for 2020
     assert pairs(ZETA_EARLY) == 0  # revised by its series' later edition: compared no more
+
+
+def test_each_value_basis_compares_and_names_its_own_values(three_series):
+    got = _check(three_series, ETA)
+    assert got["best_estimate"] == (True, "passed", "1 comparison(s) with other sources, all within 1.5x: cyber "
+                                    f"2017-01-01..2023-12-31: {ETA} says 1.4e9, {SEED_ID} says approximately 1.35e9 "
+                                    "(1.04x apart)")
+    passed, status, message = got["as_published"]
+    assert (passed, status) == (False, "failed")
+    assert message == ("1 of 1 comparison(s) with other sources differ by more than 1.5x: cyber 2017-01-01..2023-12-31: "
+                       f"{ETA} says 1.4e9, {SEED_ID} says approximately 13.5e9 (9.64x apart) (every pair is in "
+                       "source_comparisons)")
