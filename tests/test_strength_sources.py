@@ -7,8 +7,9 @@ share, cyber income per year): the second agrees with the first within 1.5x on e
 disagrees with both on all but one. A fourth states cyber income just over 1.5x the first's, and incidents
 over a year and a half. A fifth states cyber income that only the third's is far from, and things over
 periods that are not whole months (no other source states them: nothing to compare). A sixth series has
-two editions whose report ids sort against their dates. The seed, and a seventh that states its cyber
-income for 2017-2023 close to the seed's corrected value, far from the value it published."""
+two editions whose report ids sort against their dates, a seventh two editions that overlap by a month. The
+seed, and an eighth that states its cyber income for 2017-2023 close to the seed's corrected value, far from
+the value it published."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ ALPHA, BETA, GAMMA, DELTA = "alpha-2024-01", "beta-2024-02", "gamma-2024-03", "d
 EPSILON = "epsilon-2024-05"
 # two editions of one series; the later one's id sorts first
 ZETA_EARLY, ZETA_LATE = "zeta-z-2024-05", "zeta-a-2024-06"
+THETA_EARLY, THETA_LATE = "theta-2024-07", "theta-2024-08"  # the later restates a period overlapping a month
 ETA = "eta-2024-10"  # compared with the seed, whose cyber income is corrected tenfold
 
 
@@ -93,6 +95,13 @@ def three_series(tmp_path_factory) -> Path:
         write_report(raw, report_id, publisher="Zeta Letters", published_on=published_on, series="zeta", period=PERIOD,
                      figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": float(text[1:5]),
                                "unit": "USD billion", "value_text": text, "quote": f"Hackers took {text} in 2020."}])
+    for report_id, published_on, period, text in [
+            (THETA_EARLY, D(2024, 7, 1), (D(2020, 7, 1), D(2020, 12, 31)), "$600 million"),
+            (THETA_LATE, D(2024, 8, 1), (D(2019, 1, 1), D(2020, 7, 31)), "$2 billion")]:
+        value, scale = text[1:].split()
+        write_report(raw, report_id, publisher="Theta Digest", published_on=published_on, series="theta", period=period,
+                     figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": float(value),
+                               "unit": f"USD {scale}", "value_text": text, "quote": f"Hackers took {text} then."}])
     shutil.copytree(RAW / SEED_ID, raw / SEED_ID)
     write_report(raw, ETA, publisher="Eta Wire", published_on=D(2024, 10, 1), series="eta",
                  period=(D(2017, 1, 1), D(2023, 12, 31)),
@@ -200,7 +209,8 @@ def test_a_later_edition_supersedes_an_earlier_one_whatever_their_ids(three_seri
         return rows(three_series, "SELECT count(*) FROM source_comparisons WHERE ? IN (report_id, other_report_id)",
                     [report_id])[0][0]
 
-    assert pairs(ZETA_LATE) == 5  # against alpha, beta, gamma, delta and epsilon's cyber income for 2020
+    assert rows(three_series, "SELECT count(*) FROM source_comparisons WHERE report_id = ?", [ZETA_LATE])[0][0] == 5
+    # against alpha, beta, gamma, delta and epsilon's cyber income for 2020
     assert pairs(ZETA_EARLY) == 0  # revised by its series' later edition: compared no more
 
 
@@ -214,3 +224,11 @@ def test_each_value_basis_compares_and_names_its_own_values(three_series):
     assert message == ("1 of 1 comparison(s) with other sources differ by more than 1.5x: cyber 2017-01-01..2023-12-31: "
                        f"{ETA} says 1.4e9, {SEED_ID} says approximately 13.5e9 (9.64x apart) (every pair is in "
                        "source_comparisons)")
+
+
+def test_an_edition_that_restates_a_small_part_of_an_earlier_period_does_not_supersede_it(three_series):
+    # theta's second edition (2019-01..2020-07) overlaps its first (2020-07..2020-12) by one month of its 19:
+    # not a revision of the same figure, so the first is still compared, per year, with the 2020 figures
+    got = rows(three_series, "SELECT DISTINCT basis FROM source_comparisons WHERE report_id = ? AND figure_id = 'cyber'",
+               [THETA_EARLY])
+    assert got == [("per_year_average",)]
