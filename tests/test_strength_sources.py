@@ -31,6 +31,9 @@ EPSILON = "epsilon-2024-05"
 # two editions of one series; the later one's id sorts first
 ZETA_EARLY, ZETA_LATE = "zeta-z-2024-05", "zeta-a-2024-06"
 THETA_EARLY, THETA_LATE = "theta-2024-07", "theta-2024-08"  # the later restates a period overlapping a month
+# editions whose second overlaps the first (2020) by exactly half the longer period (183 of 366 days), and
+# just under half (183 of 367)
+KAPPA_1, KAPPA_2, LAMBDA_1, LAMBDA_2 = "kappa-2024-08-10", "kappa-2024-08-20", "lambda-2024-08-25", "lambda-2024-08-30"
 ETA = "eta-2024-10"  # compared with the seed, whose cyber income is corrected tenfold
 
 
@@ -102,6 +105,13 @@ def three_series(tmp_path_factory) -> Path:
         write_report(raw, report_id, publisher="Theta Digest", published_on=published_on, series="theta", period=period,
                      figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": float(value),
                                "unit": f"USD {scale}", "value_text": text, "quote": f"Hackers took {text} then."}])
+    for report_id, published_on, period in [
+            (KAPPA_1, D(2024, 8, 10), PERIOD), (KAPPA_2, D(2024, 8, 20), (D(2020, 7, 2), D(2021, 7, 2))),
+            (LAMBDA_1, D(2024, 8, 25), PERIOD), (LAMBDA_2, D(2024, 8, 30), (D(2020, 7, 2), D(2021, 7, 3)))]:
+        write_report(raw, report_id, publisher="Kappa Lambda", published_on=published_on, series=report_id.split("-")[0],
+                     period=period, figures=[{"id": "cyber", "topic": "channel", "subject": "cyber", "value": 1.0,
+                                              "unit": "USD billion", "value_text": "$1 billion",
+                                              "quote": "Hackers took $1 billion."}])
     shutil.copytree(RAW / SEED_ID, raw / SEED_ID)
     write_report(raw, ETA, publisher="Eta Wire", published_on=D(2024, 10, 1), series="eta",
                  period=(D(2017, 1, 1), D(2023, 12, 31)),
@@ -232,3 +242,12 @@ def test_an_edition_that_restates_a_small_part_of_an_earlier_period_does_not_sup
     got = rows(three_series, "SELECT DISTINCT basis FROM source_comparisons WHERE report_id = ? AND figure_id = 'cyber'",
                [THETA_EARLY])
     assert got == [("per_year_average",)]
+
+
+def test_an_edition_that_restates_at_least_half_the_longer_period_supersedes_the_earlier(three_series):
+    def pairs(report_id: str) -> int:
+        return rows(three_series, "SELECT count(*) FROM source_comparisons WHERE ? IN (report_id, other_report_id)",
+                    [report_id])[0][0]
+
+    assert pairs(KAPPA_1) == 0  # 183 days of 366 in common: exactly half, a revision
+    assert pairs(LAMBDA_1) > 0  # 183 days of 367: just under half, another figure, still compared
