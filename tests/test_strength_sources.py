@@ -251,3 +251,9 @@ def test_an_edition_that_restates_at_least_half_the_longer_period_supersedes_the
 
     assert pairs(KAPPA_1) == 0  # 183 days of 366 in common: exactly half, a revision
     assert pairs(LAMBDA_1) > 0  # 183 days of 367: just under half, another figure, still compared
+
+
+def test_the_overlap_share_is_the_days_in_common_over_the_longer_period(three_series):
+    got = rows(three_series, "SELECT overlap_share FROM source_comparisons WHERE report_id = ? AND other_report_id = ? "
+                             "AND measure = 'incidents'", [DELTA, ALPHA])
+    assert got == [(pytest.approx(366 / 547),)]  # 2020 (366 days) within 2020-01-01..2021-06-30 (547 days)
