@@ -145,6 +145,7 @@ def _run_tests(tests: list[str], timeout: float) -> str:
     """Run the tests in a forked child; 'killed', 'survived' or 'timeout'."""
     pid = os.fork()
     if pid == 0:  # the child: quiet, exits with pytest's status
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the scratch copy is the parent's to remove
         log = os.open(os.environ.get("SQL_MUTANTS_LOG", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -154,21 +155,27 @@ def _run_tests(tests: list[str], timeout: float) -> str:
 
         os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests])))
     deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
-        if time.monotonic() > deadline:
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                pid = 0
+                return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+            if time.monotonic() > deadline:
+                return "timeout"
+            time.sleep(0.05)
+    finally:
+        if pid:  # a timeout, or this run stopped: the child's tests (a Dagster run may ignore SIGTERM) go with it
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return "timeout"
-        time.sleep(0.05)
 
 
 def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = None) -> tuple[int, int, list[str]]:
     """(killed, total, names of the surviving mutants), mutating a scratch copy of the project."""
     found = mutants(stems)
     scratch = scratch or scratch_copy()
+    # a stopped run (`kill`, the end of a session) still removes its scratch copy: SIGTERM runs the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(scratch)
     sys.path.insert(0, str(scratch))
     import dagster  # noqa: F401  (imported once here, so that each forked child starts warm)
