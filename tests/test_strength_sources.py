@@ -257,3 +257,31 @@ def test_the_overlap_share_is_the_days_in_common_over_the_longer_period(three_se
     got = rows(three_series, "SELECT overlap_share FROM source_comparisons WHERE report_id = ? AND other_report_id = ? "
                              "AND measure = 'incidents'", [DELTA, ALPHA])
     assert got == [(pytest.approx(366 / 547),)]  # 2020 (366 days) within 2020-01-01..2021-06-30 (547 days)
+
+
+def test_a_duplicate_key_is_one_problem_per_row_naming_the_key_and_its_values(three_series, tmp_path):
+    """The table checks (pipeline.validation.validate_table, real pandera models): two rows of one chunk that
+    share a key of several columns are refused as one problem per row, not one per column of the key."""
+    import duckdb
+
+    from pipeline.schemas import TABLE_SCHEMAS
+    from pipeline.validation import validate_table
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(three_series, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("CREATE TABLE twice AS SELECT * FROM latest_channels")
+    con.execute("INSERT INTO twice SELECT * FROM latest_channels WHERE channel = 'overseas_labor' AND report_id = ?",
+                [SEED_ID])
+    problems, validated = validate_table(con, "twice", TABLE_SCHEMAS["latest_channels"])
+    con.close()
+    assert validated == rows(three_series, "SELECT count(*) FROM latest_channels")[0][0] + 1
+    assert len(problems) == 2, problems  # the two rows, each once
+    for problem in problems:
+        assert problem.field == "channel, period_start, period_end, figure_id"
+        # the key's values as written, the dates as days (not pandas' Timestamp('2017-01-01 00:00:00'))
+        assert problem.found == ("channel='overseas_labor', period_start=2017-01-01, period_end=2023-12-31, "
+                                 "figure_id='overseas-labor-income'")
+        assert problem.expected == ("a row whose channel, period_start, period_end, figure_id no other row has (another "
+                                    "row has the same)")
+    assert problems[0].where != problems[1].where
