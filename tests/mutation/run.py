@@ -58,6 +58,7 @@ GROUPS = {
                   "tests/test_report_cache.py::test_the_table_check_validates_the_rows_a_build_wrote",
                   "tests/test_report_cache.py::test_a_table_check_on_some_rows_finds_duplicates_across_all_rows",
                   "tests/test_report_cache.py::test_validation_in_chunks_finds_what_a_whole_frame_validation_finds",
+                  "tests/test_strength_sources.py::test_a_duplicate_key_is_one_problem_per_row_naming_the_key_and_its_values",
                   "-k", "not fix_to_the_code and not re_executing and not staging_file and not stops_the_refresh"
                         " and not usd_thousand_without and not fails_the_build_and_keeps"],
     },
