@@ -1,0 +1,162 @@
+"""Tests written from the survivors of `make mutation` (docs/mutation.md): the build, change detection and
+publish.
+
+The incremental build's decision (which reports changed since the published file, and whether to start
+from a copy of it or from nothing) is made on the published file's build record; here on real DuckDB
+files whose record the real build writer wrote, in milliseconds, without a Dagster run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.build.tables import FROM_NOTHING, INCREMENTAL, REPORT_TABLES, SERIES_TABLES, Built, Plan, _record
+
+
+def _published(tmp_path: Path, digests: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """A published file that records it was built, by this code, from report folders with these digests;
+    opened read-only, as the refresh opens it."""
+    path = tmp_path / "published.duckdb"
+    con = duckdb.connect(str(path))
+    _record(con, digests, Built(FROM_NOTHING, "test", len(digests), len(digests)), "run-1")
+    con.close()
+    return duckdb.connect(str(path), read_only=True)
+
+
+BEFORE = {"a": "1", "b": "2", "c": "3", "d": "4"}
+
+
+def test_one_edited_report_of_four_is_rebuilt_alone(tmp_path):
+    plan = Plan({**BEFORE, "c": "3-edited"})
+    assert plan.decide(_published(tmp_path, BEFORE)) is True
+    assert (plan.incremental, plan.changed) == (True, ["c"])
+    assert plan.reason == "1 of 4 report folders changed since the published file"
+
+
+def test_nothing_changed_is_an_incremental_refresh_of_no_report(tmp_path):
+    plan = Plan(dict(BEFORE))
+    assert plan.decide(_published(tmp_path, BEFORE)) is True
+    assert plan.changed == []
+    assert plan.reason == "0 of 4 report folders changed since the published file"
+
+
+def test_added_and_removed_reports_both_count_as_changed(tmp_path):
+    now = {"a": "1", "b": "2", "c": "3", "e": "5"}  # d removed, e added
+    plan = Plan(now, max_share=0.75)
+    assert plan.decide(_published(tmp_path, BEFORE)) is True
+    assert plan.changed == ["d", "e"]
+    assert plan.reason == "2 of 4 report folders changed since the published file"
+
+
+def test_half_the_reports_changed_is_still_incremental_more_than_half_is_a_build_from_nothing(tmp_path):
+    published = _published(tmp_path, BEFORE)
+    half = Plan({**BEFORE, "a": "x", "b": "x"})
+    assert half.decide(published) is True and half.changed == ["a", "b"]
+    more = Plan({**BEFORE, "a": "x", "b": "x", "c": "x"})
+    assert more.decide(published) is False
+    assert more.incremental is False
+    assert more.reason == "3 of 4 report folders changed (more than 50%: a build from nothing is cheaper)"
+
+
+def test_the_only_report_changed_is_a_build_from_nothing(tmp_path):
+    plan = Plan({"a": "edited"})
+    assert plan.decide(_published(tmp_path, {"a": "1"})) is False
+    assert plan.reason.startswith("1 of 1 report folders changed (more than 50%")
+
+
+def test_a_build_from_nothing_asked_for_is_one_even_when_nothing_changed(tmp_path):
+    plan = Plan(dict(BEFORE), max_share=0)
+    assert plan.decide(_published(tmp_path, BEFORE)) is False
+    assert plan.reason == "a build from nothing was asked for"
+
+
+def test_an_unusable_published_file_gives_its_reason(tmp_path):
+    plan = Plan(dict(BEFORE))
+    assert plan.decide(None, unavailable="there is no published warehouse") is False
+    assert (plan.incremental, plan.reason) == (False, "there is no published warehouse")
+
+
+def test_a_published_file_without_a_build_record_is_rebuilt_from_nothing(tmp_path):
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path)).close()
+    plan = Plan(dict(BEFORE))
+    assert plan.decide(duckdb.connect(str(path), read_only=True)) is False
+    assert plan.reason == "the published warehouse does not record what it was built from"
+
+
+def test_a_build_record_of_another_layout_is_rebuilt_from_nothing(tmp_path):
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA build; CREATE TABLE build.info (version VARCHAR); "
+                "CREATE TABLE build.report_folders (report_id VARCHAR)")
+    con.close()
+    plan = Plan(dict(BEFORE))
+    assert plan.decide(duckdb.connect(str(path), read_only=True)) is False
+    assert plan.reason.startswith("the published warehouse's build record could not be read (")
+
+
+def test_a_file_built_by_other_code_is_rebuilt_from_nothing(tmp_path):
+    path = tmp_path / "published.duckdb"
+    con = duckdb.connect(str(path))
+    _record(con, BEFORE, Built(FROM_NOTHING, "test", 4, 4), "run-1")
+    con.execute("UPDATE build.info SET code_version = 'another version'")
+    con.close()
+    plan = Plan(dict(BEFORE))
+    assert plan.decide(duckdb.connect(str(path), read_only=True)) is False
+    assert plan.reason == "the pipeline's code or libraries changed since the published warehouse was built"
+
+
+def test_the_build_record_holds_every_folder_and_how_the_file_was_built(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    _record(con, {"a": "1", "b": "2"}, Built(INCREMENTAL, "1 of 2 report folders changed", 2, 1), "run-7")
+    assert con.execute("SELECT report_id, folder_digest FROM build.report_folders ORDER BY 1").fetchall() == [
+        ("a", "1"), ("b", "2")]
+    assert con.execute("SELECT run_id, method, reason, reports, reports_rebuilt FROM build.info").fetchall() == [
+        ("run-7", INCREMENTAL, "1 of 2 report folders changed", 2, 1)]
+
+
+@pytest.fixture
+def written(tmp_path):
+    """A staging connection after an incremental build that rewrote report r1 of series s1: one row per
+    (table, report, series, check)."""
+    con = duckdb.connect(str(tmp_path / "staging.duckdb"))
+    con.execute("CREATE TEMP TABLE _changed_reports AS SELECT 'r1' AS report_id")
+    con.execute("CREATE TEMP TABLE _rebuilt_series AS SELECT 's1' AS series")
+    # the pairs of source_comparisons that touch s1 were computed again; r2 is on the later side of one of them
+    con.execute("CREATE TEMP TABLE _comparison_series AS SELECT 's1' AS series")
+    con.execute("CREATE TEMP TABLE _compared_reports AS SELECT 'r2' AS report_id")
+    for table in (*REPORT_TABLES, *SERIES_TABLES):
+        con.execute(f"CREATE TABLE {table} (report_id VARCHAR, series VARCHAR, check_name VARCHAR)")
+        con.execute(f"INSERT INTO {table} VALUES ('r1', 's1', 'quotes_found'), ('r2', 's1', 'quotes_found'), "
+                    "('r2', 's2', 'sources_agree'), ('r2', 's2', 'distinct_documents'), ('r3', 's3', 'quotes_found'), "
+                    "('r3', 's3', 'sources_agree')")
+    con.execute("CREATE TABLE source_comparisons (report_id VARCHAR, series VARCHAR, other_series VARCHAR)")
+    con.execute("INSERT INTO source_comparisons VALUES ('r2', 's2', 's1'), ('r1', 's1', 's3'), ('r3', 's3', 's2')")
+    con.execute("CREATE VIEW estimates AS SELECT report_id, series FROM figures")
+    return con
+
+
+def _selected(con, table: str, built: Built) -> list[tuple]:
+    where = built.rows_to_validate(table)
+    return con.execute(f"SELECT * FROM {table} WHERE {where or 'TRUE'} ORDER BY ALL").fetchall()
+
+
+def test_an_incremental_build_validates_the_rows_it_wrote_and_the_cross_report_rows_it_wrote_again(written):
+    built = Built(INCREMENTAL, "", 3, 1)
+    for table in ("reports", "figures", "channels", "arms", "deficit"):
+        assert _selected(written, table, built) == [("r1", "s1", "quotes_found")], table
+    # distinct_documents is written again for every report; sources_agree for the reports whose pairs changed
+    assert _selected(written, "validation_results", built) == [
+        ("r1", "s1", "quotes_found"), ("r2", "s2", "distinct_documents"), ("r2", "s2", "sources_agree")]
+    # the pairs that touch the rebuilt series, on either side
+    assert _selected(written, "source_comparisons", built) == [("r1", "s1", "s3"), ("r2", "s2", "s1")]
+    assert _selected(written, "estimates", built) == [("r1", "s1")]
+    assert _selected(written, "report_changes", built) == [("r1", "s1", "quotes_found"), ("r2", "s1", "quotes_found")]
+
+
+def test_a_build_from_nothing_and_the_views_that_combine_reports_are_validated_whole(written):
+    assert Built(FROM_NOTHING, "", 3, 3).rows_to_validate("figures") is None
+    assert Built(FROM_NOTHING, "", 3, 3).rows_to_validate("source_comparisons") is None
+    assert Built(INCREMENTAL, "", 3, 1).rows_to_validate("latest_channels") is None
