@@ -3,12 +3,14 @@ audits it and makes it the published file with one atomic rename (write, audit, 
 
     warehouse/.staging/illicit_income.<run>.duckdb   built by one refresh, table by table
     warehouse/.staging/report_cache.duckdb           per-report rows kept between refreshes (never published)
-    warehouse/illicit_income.duckdb                  what analysts open; only ever replaced whole
+    warehouse/illicit_income.duckdb                  what analysts open; a link through warehouse/.published
+                                                     to the published release's file (pipeline.release)
 
 Staging is written with a storage version that DuckDB 1.5 readers (the PyPI CLI) open, so the file
-that passed every check is the file that is published, renamed rather than copied (a copy of 540,000
-rows cost 1.8 s). The published file is never opened read-write: readers holding it keep their
-snapshot while `os.replace` swaps in the new file, and a new connection sees the new data.
+that passed every check is the file that is published, renamed into its release rather than copied (a
+copy of 540,000 rows cost 1.8 s). The published file is never opened read-write: readers holding it
+keep their snapshot while one rename of the `.published` link switches the file, the report page and
+the exports to the new release together, and a new connection sees the new data.
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ def _stamp(path: Path) -> str:
     with open(path, "rb") as handle:
         header = hashlib.sha256(handle.read(12 * 1024)).hexdigest()
     return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {header}"
+
+
+def _wal_paths(published: Path) -> list[Path]:
+    """Where a write-ahead log of the published file can be: beside the link analysts open (a DuckDB that
+    does not follow links for it) and beside the release's file (DuckDB 2.0 follows them)."""
+    paths = [published.with_name(published.name + ".wal")]
+    real = Path(os.path.realpath(published))
+    if real != published:
+        paths.append(real.with_name(real.name + ".wal"))
+    return paths
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -221,7 +233,7 @@ class Warehouse(dg.ConfigurableResource):
         """Why the published file cannot be a refresh's starting point, or "" when it can."""
         if not published.exists():
             return "no published warehouse to start from"
-        if published.with_name(published.name + ".wal").exists():
+        if any(wal.exists() for wal in _wal_paths(published)):
             return "the published warehouse has a write-ahead log beside it (opened read-write outside the pipeline?)"
         stamp = self._published_stamp
         if not stamp.exists() or stamp.read_text(encoding="utf-8") != _stamp(published):
@@ -305,25 +317,25 @@ class Warehouse(dg.ConfigurableResource):
             counts = self._audit(staging)
             staged = release.stage(staging, published.parent, run_key)  # the page and exports of this file
             try:
-                # A writer holding the published file would see it vanish under it: wait for it to go.
-                self._wait_for_no_writer(published)
-                self._refuse_an_older_build(published, staging, run_key)
-                changes = diff_warehouses(published, staging) if published.exists() else None
-            except duckdb.Error as exc:  # not a lock (waited for above): the published file cannot be read
-                changes = [self._set_aside(published, str(exc).splitlines()[0])]
-            with open(staging, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(staging, published)
-            release.activate(staged, published.parent)
+                try:
+                    # A writer holding the published file would see it vanish under it: wait for it to go.
+                    self._wait_for_no_writer(published)
+                    self._refuse_an_older_build(published, staging, run_key)
+                    changes = diff_warehouses(published, staging) if published.exists() else None
+                except duckdb.Error as exc:  # not a lock (waited for above): the published file cannot be read
+                    changes = [self._set_aside(published, str(exc).splitlines()[0])]
+                with open(staging, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(staging, staged / published.name)  # the release is whole: file, page, exports
+            except BaseException:
+                release.discard(staged, published.parent)
+                raise
+            # one rename publishes the three (pipeline.release); a WAL left beside the link by a reader that
+            # opened it read-write belongs to the replaced file and must never meet the new one
+            release.activate(staged, published)
             self._passed_marker(run_key).unlink(missing_ok=True)
             self._published_stamp.write_text(_stamp(published), encoding="utf-8")
-        wal = published.with_name(published.name + ".wal")
-        wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
-        dir_fd = os.open(published.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            published.with_name(published.name + ".wal").unlink(missing_ok=True)
         return counts, changes
 
     def _refuse_an_older_build(self, published: Path, staging: Path, run_key: str) -> None:
@@ -361,10 +373,11 @@ class Warehouse(dg.ConfigurableResource):
         see _why_not_start_from) replaces it. Returns what happened, for the run's record of changes."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = published.with_name(f"{published.stem}.unreadable-{stamp}{published.suffix}")
-        os.replace(published, aside)
-        wal = published.with_name(published.name + ".wal")
-        if wal.exists():
-            os.replace(wal, aside.with_name(aside.name + ".wal"))
+        # a hard link (the same bytes): the path keeps showing the damaged file until the switch replaces it
+        release.link_or_copy(published, aside)
+        for wal in _wal_paths(published):
+            if wal.exists():
+                os.replace(wal, aside.with_name(aside.name + ".wal"))
         return (f"the previous published file could not be read ({reason}); it was moved to {aside} for inspection "
                 "and replaced by this build")
 
