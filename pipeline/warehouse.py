@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
 PUBLISHED_STORAGE_VERSION = "v1.3.0"
+# DuckDB's default block is 256 KiB and every table's columns take whole blocks: the seed's 42 rows made a
+# 3.4 MB file. DuckDB 1.5 and 2.0 read files of smaller blocks (docs/design.md has the sizes measured).
+PUBLISHED_BLOCK_SIZE = 16384
+# An incremental build deletes and inserts in a copy of the published file, whose freed blocks DuckDB keeps
+# in the file: a copy with more than this share of free blocks is rewritten compactly first.
+MAX_FREE_SHARE = 0.2
 TABLES = ("reports", "figures", "channels", "arms", "deficit", "validation_results", "report_changes")
 VIEWS = ("latest_channels", "latest_arms", "latest_deficit", "estimates", "source_comparisons")
 PUBLISHED = TABLES + VIEWS
@@ -64,6 +70,31 @@ def _stamp(path: Path) -> str:
     with open(path, "rb") as handle:
         header = hashlib.sha256(handle.read(12 * 1024)).hexdigest()
     return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {header}"
+
+
+def _compact_if_sparse(path: Path) -> None:
+    """Rewrite the DuckDB file at `path` into a new file (COPY FROM DATABASE keeps every table, view,
+    constraint and comment) when it has other blocks than PUBLISHED_BLOCK_SIZE (published by an earlier
+    version) or more than MAX_FREE_SHARE of its blocks free, so that a warehouse refreshed incrementally
+    again and again stays the size of its rows."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS sparse (READ_ONLY)", [str(path)])
+        block_size, free, total = con.execute("SELECT block_size, free_blocks, total_blocks FROM pragma_database_size() "
+                                              "WHERE database_name = 'sparse'").fetchone()
+        if block_size == PUBLISHED_BLOCK_SIZE and free <= total * MAX_FREE_SHARE:
+            return
+        compact = path.with_name(path.name + ".compact")
+        compact.unlink(missing_ok=True)
+        con.execute(f"ATTACH ? AS compact (BLOCK_SIZE {PUBLISHED_BLOCK_SIZE}, "
+                    f"STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(compact)])
+        con.execute("COPY FROM DATABASE sparse TO compact")
+        con.execute("DETACH compact")
+    finally:
+        con.close()
+    os.replace(compact, path)
 
 
 def _wal_paths(published: Path) -> list[Path]:
@@ -190,7 +221,10 @@ class Warehouse(dg.ConfigurableResource):
             try:
                 if start_from_published is not None:
                     self._copy_published(staging, start_from_published)
-                con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+                    if staging.exists():
+                        _compact_if_sparse(staging)
+                con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION,
+                                                           "default_block_size": PUBLISHED_BLOCK_SIZE})
                 self._attach_cache(con)
                 yield con
                 con.execute("CHECKPOINT")
