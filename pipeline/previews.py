@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.catalog import Relation, display
+from pipeline.catalog import USD, Relation, display
 
 INLINE_LIMIT = 1000  # the UI renders Markdown shorter than this inline
 SMALL = 10  # tables with at most this many rows are shown whole
 FIRST_ROWS = 5
 CELL = 40  # characters of a text cell shown
-NARROW_COLUMNS = 4  # columns of a preview table: what fits the Overview tab's metadata column
+NARROW_COLUMNS = 3  # columns of a preview table: what fits the Overview tab's metadata column (seen in Chromium)
 
 
 def _cell(value, column, row: dict) -> str:
@@ -50,8 +50,9 @@ def preview_markdown(con, relation: Relation, limit: int = INLINE_LIMIT) -> str:
         return _fit(f"**{relation.name}**: its only row", ["column", "value"], names_and_values, limit)
     # values every row shares are said once, above the table
     shared = [i for i in range(len(columns)) if len({r[i] for r in cells}) == 1]
-    header = f"**{relation.name}**: {count}" + ("; in every row " + ", ".join(
-        f"`{columns[i].name}` = {cells[0][i] or 'NULL'}" for i in shared) if shared else "")
+    # as a list, one short line each: a long paragraph runs past the Overview tab's column and is cut
+    header = f"**{relation.name}**: {count}" + ("; in every row:\n\n" + "\n".join(
+        f"- `{columns[i].name}` = {cells[0][i] or 'NULL'}" for i in shared) if shared else "")
     sparse = {i for i in range(len(columns)) if sum(row[i] == "" for row in cells) * 2 > len(cells)}
     varying = [i for i in range(len(columns)) if i not in shared]
     varying = sorted(varying, key=lambda i: (i in sparse, _priority(columns[i], [columns[j] for j in varying])))
@@ -68,7 +69,7 @@ def _priority(column, columns) -> int:
     if column is first_text:
         return 0
     if column.type in ("DOUBLE", "BIGINT", "INTEGER", "HUGEINT", "FLOAT", "DECIMAL"):
-        return 1
+        return 1 if column.unit in ("", USD, "count") else 2  # the values before a period's length in years
     if column.type in ("DATE", "TIMESTAMP"):
         return 2
     if column.name.endswith("_id"):

@@ -33,8 +33,8 @@ def test_previews_are_narrow_and_start_with_what_each_row_is_about(raw_dir, ware
     # each estimate is about a channel (or the total): its name comes first, not a number
     assert _table_columns(shown["estimates"])[0] == "channel", shown["estimates"]
     assert _table_columns(shown["channels"])[0] == "channel", shown["channels"]
-    # the length of a period is in years, never shown as money
-    assert "years" in _table_columns(shown["estimates"])
-    assert "| 7 |" in shown["estimates"] and "$7 (7)" not in shown["estimates"]
+    # the values come before the length of the period, which is never shown as money
+    assert _table_columns(shown["estimates"])[1:] == ["value", "value_as_published"], shown["estimates"]
+    assert "years" in shown["estimates"] and "$7 (7)" not in shown["estimates"]
     # what is left out is named
     assert "Not shown here" in shown["figures"] and "subject" in shown["figures"]
