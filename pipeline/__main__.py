@@ -108,7 +108,9 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
     from pipeline.defs.run_liveness import fail_runs_of_dead_processes, process_tag
     from pipeline.publish.warehouse import Warehouse
 
-    published = Warehouse(path=str(Path(warehouse).resolve())).published_path if warehouse else Warehouse().published_path
+    # the folder resolved, not the file: the published file is a link into the published release (pipeline.publish.release)
+    warehouse = str(Path(warehouse).parent.resolve() / Path(warehouse).name) if warehouse else None
+    published = Warehouse(path=warehouse).published_path if warehouse else Warehouse().published_path
     with refresh_instance() as instance:
         for run_id in fail_runs_of_dead_processes(instance):
             print(f"Dagster run {run_id} was left unfinished by a refresh that was killed: marked failed")
@@ -121,7 +123,7 @@ def refresh(raw: str | None = None, warehouse: str | None = None, full: bool = F
             resources["raw"] = {"config": {"path": str(Path(raw).resolve())}}
         if warehouse or full:
             resources["warehouse"] = {"config": {
-                **({"path": str(Path(warehouse).resolve())} if warehouse else {}),
+                **({"path": warehouse} if warehouse else {}),
                 **({"build_from_nothing": True} if full else {})}}
         if resources:
             run_config["resources"] = resources

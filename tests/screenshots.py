@@ -29,6 +29,8 @@ UI_PAGES = [
     ("ui-validation-results", "/assets/validation_results?view=overview", None),
     ("ui-published-warehouse", "/assets/published_warehouse?view=overview", None),
     ("ui-published-warehouse-charts", "/assets/published_warehouse?view=overview", "charts"),
+    ("ui-figures-overview", "/assets/figures?view=overview", None),
+    ("ui-estimates-overview", "/assets/estimates?view=overview", None),
     ("ui-figures-events", "/assets/figures?view=events", None),
 ]
 

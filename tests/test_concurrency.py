@@ -159,7 +159,7 @@ def test_a_refresh_killed_half_way_leaves_the_last_good_file(raw_dir, seed_dir, 
     for moment, seen in moments.items():
         outcomes[moment] = _kill_when(_refresh_process(raw_dir, warehouse_path, home), seen)
         # whatever the moment, the published file is the last good one, whole and readable
-        assert warehouse_path.read_bytes() == before, moment
+        assert warehouse_path.read_bytes() == before, (moment, outcomes)
         assert cyber(warehouse_path) == 1_350_000_000.0, moment
         assert not warehouse_path.with_name(warehouse_path.name + ".wal").exists()
     assert "killed" in outcomes["building staging"], outcomes

@@ -194,9 +194,11 @@ def _overwrite(path: Path) -> None:
 
 
 def _corrupt_blocks(path: Path) -> None:
-    """Garbage in the middle of every 256 KiB block after DuckDB's headers (their checksums then fail)."""
+    """Garbage in the middle of every block after DuckDB's headers (their checksums then fail)."""
+    from pipeline.publish.warehouse import PUBLISHED_BLOCK_SIZE
+
     with open(path, "r+b") as handle:
-        for offset in range(12 * 1024 + 100_000, path.stat().st_size, 256 * 1024):
+        for offset in range(12 * 1024 + PUBLISHED_BLOCK_SIZE // 2, path.stat().st_size, PUBLISHED_BLOCK_SIZE):
             handle.seek(offset)
             handle.write(os.urandom(512))
 

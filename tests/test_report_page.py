@@ -96,10 +96,11 @@ def test_page_and_exports_come_from_the_published_file_and_follow_an_incremental
         metadata = _materialization(result, step).materialization.metadata
         assert (metadata["reports"].value, metadata["figures"].value, metadata[read].value) == (2, figures, 2)
     assert run != first_run and _page_run(warehouse_path) == run
-    # only the published release is kept, and the page and the exports are the same one
+    # the file, the page and the exports are one release; the release it replaced is kept until the next one
     warehouse = warehouse_path.parent
-    assert [p.name for p in (warehouse / ".releases").iterdir()] == [run]
-    assert (warehouse / "site").resolve().parent == (warehouse / "export").resolve().parent
+    assert sorted(p.name for p in (warehouse / ".releases").iterdir()) == sorted([run, first_run])
+    assert {(warehouse / name).resolve().parent for name in ("site", "export", warehouse_path.name)} == \
+        {warehouse / ".releases" / run}
 
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:

@@ -94,6 +94,7 @@ SQL_NAME_ALLOWLIST = {
     "table",  # a table name: pipeline.build.queries.PUBLISHED entries, TABLE_SCHEMAS keys, or _build's literal
     "t",  # a table name from PUBLISHED (warehouse.py) or CONTRACT (checks.py)
     "PUBLISHED_STORAGE_VERSION",  # the constant "v1.3.0"
+    "PUBLISHED_BLOCK_SIZE",  # the constant 16384
     "_FIGURE_STATE",  # the constant SELECT of changes.py, formatted with db="old"/"new"
     "db",  # the attached database alias, "old" or "new"
     "FOLDERS", "ROWS", "name",  # report_cache.py: its own table names, constants of the module
@@ -108,6 +109,7 @@ SQL_NAME_ALLOWLIST = {
     "source",  # a relation's .sql, or the constant build.info
     "keyword",  # the constant TABLE or VIEW
     "comment", "path",  # catalog.literal(...): descriptions of column_schemas.json, an export file's path
+    "parquet",  # catalog.literal(...) of an export file's path
 }
 SQL_METHODS = {"execute", "executemany", "sql", "query"}
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ATTACH|DETACH|DROP|COPY|ALTER|PRAGMA)\b")

@@ -44,6 +44,8 @@ class Column:
             return USD
         if self.name in ("quantity", "best_quantity", "quantity_as_published"):
             return "count"
+        if self.name == "years":  # the length of an estimate's period (estimates)
+            return "year"
         return ""
 
 
@@ -152,7 +154,7 @@ def display(value, column: Column, row: dict | None = None) -> str:
     (1350000000)"), dates as ISO dates, counts with thousands separators, NULL as ""."""
     if value is None:
         return ""
-    if column.unit == USD or (column.type == "DOUBLE" and (row or {}).get("unit") == USD):
+    if column.unit == USD or (column.type == "DOUBLE" and not column.unit and (row or {}).get("unit") == USD):
         return f"{money(value)} ({exact(value)})"
     if hasattr(value, "isoformat"):
         return value.isoformat()

@@ -81,10 +81,12 @@ def write(con, target: Path, built: dict | None = None) -> list[str]:
         exported.append((build, "build.info"))
     resources = []
     for relation, source in exported:
-        path = literal(str(target / f"{relation.name}.parquet"))
-        con.execute(f"COPY (SELECT * FROM {source}) TO {path} (FORMAT parquet)")
+        # each relation is read once (a view such as source_comparisons is evaluated once): the CSV is
+        # written from the Parquet file, which keeps the types and reads back fast
+        parquet = literal(str(target / f"{relation.name}.parquet"))
+        con.execute(f"COPY (SELECT * FROM {source}) TO {parquet} (FORMAT parquet)")
         path = literal(str(target / f"{relation.name}.csv"))
-        con.execute(f"COPY (SELECT * FROM {source}) TO {path} (FORMAT csv, HEADER)")
+        con.execute(f"COPY (SELECT * FROM read_parquet({parquet})) TO {path} (FORMAT csv, HEADER)")
         resources.append({
             "name": relation.name,
             "path": f"{relation.name}.csv",

@@ -2,10 +2,12 @@
 
 - `preview`: a Markdown table of the rows (all of them where the table is small, else the first rows
   and the count), money in readable form beside the exact value ("$1.35 billion (1350000000)"),
-  what each row is about and its numbers first (the UI shows metadata in a narrow column).
-  The UI renders Markdown inline only under 1,000 characters (longer entries hide behind a
-  "[Show Markdown]" click), so the preview is fitted to that: values every row shares are said once
-  above the table, long texts are cut, and columns that do not fit are named below it.
+  what each row is about and its numbers first. The asset's Overview tab shows metadata in a narrow
+  column that cuts what is wider, so the preview has at most NARROW_COLUMNS columns (the others are
+  named below it; every column is on the report page and in the exports). The UI renders Markdown
+  inline only under 1,000 characters (longer entries hide behind a "[Show Markdown]" click), so the
+  preview is fitted to that: values every row shares are said once above the table, long texts are
+  cut, and columns that do not fit are named below it.
 - `dagster/column_schema`: the table's columns in its own order with DuckDB's types (VARCHAR,
   DOUBLE, DATE) and the descriptions written into the file (pipeline.publish.catalog.describe).
 - for `validation_results`, `checks_not_passed`: the checks that did not pass with their messages,
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.publish.catalog import Relation, display
+from pipeline.publish.catalog import USD, Relation, display
 
 INLINE_LIMIT = 1000  # the UI renders Markdown shorter than this inline
 SMALL = 10  # tables with at most this many rows are shown whole
 FIRST_ROWS = 5
 CELL = 40  # characters of a text cell shown
+NARROW_COLUMNS = 3  # columns of a preview table: what fits the Overview tab's metadata column (seen in Chromium)
 
 
 def _cell(value, column, row: dict) -> str:
@@ -47,13 +50,15 @@ def preview_markdown(con, relation: Relation, limit: int = INLINE_LIMIT) -> str:
         return _fit(f"**{relation.name}**: its only row", ["column", "value"], names_and_values, limit)
     # values every row shares are said once, above the table
     shared = [i for i in range(len(columns)) if len({r[i] for r in cells}) == 1]
-    header = f"**{relation.name}**: {count}" + ("; in every row " + ", ".join(
-        f"`{columns[i].name}` = {cells[0][i] or 'NULL'}" for i in shared) if shared else "")
+    # as a list, one short line each: a long paragraph runs past the Overview tab's column and is cut
+    header = f"**{relation.name}**: {count}" + ("; in every row:\n\n" + "\n".join(
+        f"- `{columns[i].name}` = {cells[0][i] or 'NULL'}" for i in shared) if shared else "")
     sparse = {i for i in range(len(columns)) if sum(row[i] == "" for row in cells) * 2 > len(cells)}
-    varying = sorted((i for i in range(len(columns)) if i not in shared),
-                     key=lambda i: (i in sparse, _priority(columns[i], columns)))
+    varying = [i for i in range(len(columns)) if i not in shared]
+    varying = sorted(varying, key=lambda i: (i in sparse, _priority(columns[i], [columns[j] for j in varying])))
+    varying, narrowed = varying[:NARROW_COLUMNS], varying[NARROW_COLUMNS:]
     return _fit(header, [columns[i].name for i in varying], [[row[i] for i in varying] for row in cells], limit,
-                by_column=True)
+                by_column=True, left_out_before=[columns[i].name for i in narrowed])
 
 
 def _priority(column, columns) -> int:
@@ -64,7 +69,7 @@ def _priority(column, columns) -> int:
     if column is first_text:
         return 0
     if column.type in ("DOUBLE", "BIGINT", "INTEGER", "HUGEINT", "FLOAT", "DECIMAL"):
-        return 1
+        return 1 if column.unit in ("", USD, "count") else 2  # the values before a period's length in years
     if column.type in ("DATE", "TIMESTAMP"):
         return 2
     if column.name.endswith("_id"):
@@ -72,10 +77,11 @@ def _priority(column, columns) -> int:
     return 3
 
 
-def _fit(header: str, names: list[str], rows: list, limit: int, by_column: bool = False) -> str:
+def _fit(header: str, names: list[str], rows: list, limit: int, by_column: bool = False,
+         left_out_before: list[str] | None = None) -> str:
     """A Markdown table under `limit` characters: with `by_column`, columns are left out (those whose
     text was cut first, then the last ones); else rows (those whose value was cut first, then from the
-    end). What was left out is named."""
+    end). What was left out is named, after `left_out_before` (columns the caller left out)."""
     count = len(names) if by_column else len(rows)
     def cut(i: int) -> bool:
         values = [row[i] for row in rows] if by_column else [rows[i][1]]
@@ -84,7 +90,7 @@ def _fit(header: str, names: list[str], rows: list, limit: int, by_column: bool 
     text = ""
     for drop in range(count):
         kept = sorted(set(range(count)) - set(order[:drop]))
-        left_out = [names[i] if by_column else rows[i][0] for i in sorted(order[:drop])]
+        left_out = (left_out_before or []) + [names[i] if by_column else rows[i][0] for i in sorted(order[:drop])]
         if by_column:
             table = ["| " + " | ".join(names[i] for i in kept) + " |", "|" + "---|" * len(kept)]
             table += ["| " + " | ".join(row[i] for i in kept) + " |" for row in rows]

@@ -3,12 +3,14 @@ audits it and makes it the published file with one atomic rename (write, audit, 
 
     warehouse/.staging/illicit_income.<run>.duckdb   built by one refresh, table by table
     warehouse/.staging/report_cache.duckdb           per-report rows kept between refreshes (never published)
-    warehouse/illicit_income.duckdb                  what analysts open; only ever replaced whole
+    warehouse/illicit_income.duckdb                  what analysts open; a link through warehouse/.published
+                                                     to the published release's file (pipeline.release)
 
 Staging is written with a storage version that DuckDB 1.5 readers (the PyPI CLI) open, so the file
-that passed every check is the file that is published, renamed rather than copied (a copy of 540,000
-rows cost 1.8 s). The published file is never opened read-write: readers holding it keep their
-snapshot while `os.replace` swaps in the new file, and a new connection sees the new data.
+that passed every check is the file that is published, renamed into its release rather than copied (a
+copy of 540,000 rows cost 1.8 s). The published file is never opened read-write: readers holding it
+keep their snapshot while one rename of the `.published` link switches the file, the report page and
+the exports to the new release together, and a new connection sees the new data.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # DuckDB 1.5 (the CLI on PyPI) reads files up to this storage version; 2.x defaults to a newer one.
 PUBLISHED_STORAGE_VERSION = "v1.3.0"
+# DuckDB's default block is 256 KiB and every table's columns take whole blocks: the seed's 42 rows made a
+# 3.4 MB file. DuckDB 1.5 and 2.0 read files of smaller blocks (docs/design.md has the sizes measured).
+PUBLISHED_BLOCK_SIZE = 16384
+# An incremental build deletes and inserts in a copy of the published file, whose freed blocks DuckDB keeps
+# in the file: a copy with more than this share of free blocks is rewritten compactly first.
+MAX_FREE_SHARE = 0.2
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -54,6 +62,41 @@ def _stamp(path: Path) -> str:
     with open(path, "rb") as handle:
         header = hashlib.sha256(handle.read(12 * 1024)).hexdigest()
     return f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {header}"
+
+
+def _compact_if_sparse(path: Path) -> None:
+    """Rewrite the DuckDB file at `path` into a new file (COPY FROM DATABASE keeps every table, view,
+    constraint and comment) when it has other blocks than PUBLISHED_BLOCK_SIZE (published by an earlier
+    version) or more than MAX_FREE_SHARE of its blocks free, so that a warehouse refreshed incrementally
+    again and again stays the size of its rows."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS sparse (READ_ONLY)", [str(path)])
+        block_size, free, total = con.execute("SELECT block_size, free_blocks, total_blocks FROM pragma_database_size() "
+                                              "WHERE database_name = 'sparse'").fetchone()
+        if block_size == PUBLISHED_BLOCK_SIZE and free <= total * MAX_FREE_SHARE:
+            return
+        compact = path.with_name(path.name + ".compact")
+        compact.unlink(missing_ok=True)
+        con.execute(f"ATTACH ? AS compact (BLOCK_SIZE {PUBLISHED_BLOCK_SIZE}, "
+                    f"STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(compact)])
+        con.execute("COPY FROM DATABASE sparse TO compact")
+        con.execute("DETACH compact")
+    finally:
+        con.close()
+    os.replace(compact, path)
+
+
+def _wal_paths(published: Path) -> list[Path]:
+    """Where a write-ahead log of the published file can be: beside the link analysts open (a DuckDB that
+    does not follow links for it) and beside the release's file (DuckDB 2.0 follows them)."""
+    paths = [published.with_name(published.name + ".wal")]
+    real = Path(os.path.realpath(published))
+    if real != published:
+        paths.append(real.with_name(real.name + ".wal"))
+    return paths
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -170,7 +213,10 @@ class Warehouse(dg.ConfigurableResource):
             try:
                 if start_from_published is not None:
                     self._copy_published(staging, start_from_published)
-                con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+                    if staging.exists():
+                        _compact_if_sparse(staging)
+                con = duckdb.connect(str(staging), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION,
+                                                           "default_block_size": PUBLISHED_BLOCK_SIZE})
                 self._attach_cache(con)
                 yield con
                 con.execute("CHECKPOINT")
@@ -213,7 +259,7 @@ class Warehouse(dg.ConfigurableResource):
         """Why the published file cannot be a refresh's starting point, or "" when it can."""
         if not published.exists():
             return "no published warehouse to start from"
-        if published.with_name(published.name + ".wal").exists():
+        if any(wal.exists() for wal in _wal_paths(published)):
             return "the published warehouse has a write-ahead log beside it (opened read-write outside the pipeline?)"
         stamp = self._published_stamp
         if not stamp.exists() or stamp.read_text(encoding="utf-8") != _stamp(published):
@@ -297,25 +343,25 @@ class Warehouse(dg.ConfigurableResource):
             counts = self._audit(staging)
             staged = release.stage(staging, published.parent, run_key)  # the page and exports of this file
             try:
-                # A writer holding the published file would see it vanish under it: wait for it to go.
-                self._wait_for_no_writer(published)
-                self._refuse_an_older_build(published, staging, run_key)
-                changes = diff_warehouses(published, staging) if published.exists() else None
-            except duckdb.Error as exc:  # not a lock (waited for above): the published file cannot be read
-                changes = [self._set_aside(published, str(exc).splitlines()[0])]
-            with open(staging, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(staging, published)
-            release.activate(staged, published.parent)
+                try:
+                    # A writer holding the published file would see it vanish under it: wait for it to go.
+                    self._wait_for_no_writer(published)
+                    self._refuse_an_older_build(published, staging, run_key)
+                    changes = diff_warehouses(published, staging) if published.exists() else None
+                except duckdb.Error as exc:  # not a lock (waited for above): the published file cannot be read
+                    changes = [self._set_aside(published, str(exc).splitlines()[0])]
+                with open(staging, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(staging, staged / published.name)  # the release is whole: file, page, exports
+            except BaseException:
+                release.discard(staged, published.parent)
+                raise
+            # one rename publishes the three (pipeline.release); a WAL left beside the link by a reader that
+            # opened it read-write belongs to the replaced file and must never meet the new one
+            release.activate(staged, published)
             self._passed_marker(run_key).unlink(missing_ok=True)
             self._published_stamp.write_text(_stamp(published), encoding="utf-8")
-        wal = published.with_name(published.name + ".wal")
-        wal.unlink(missing_ok=True)  # a WAL of the old file must never meet the new one
-        dir_fd = os.open(published.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            published.with_name(published.name + ".wal").unlink(missing_ok=True)
         return counts, changes
 
     def _refuse_an_older_build(self, published: Path, staging: Path, run_key: str) -> None:
@@ -353,10 +399,11 @@ class Warehouse(dg.ConfigurableResource):
         see _why_not_start_from) replaces it. Returns what happened, for the run's record of changes."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = published.with_name(f"{published.stem}.unreadable-{stamp}{published.suffix}")
-        os.replace(published, aside)
-        wal = published.with_name(published.name + ".wal")
-        if wal.exists():
-            os.replace(wal, aside.with_name(aside.name + ".wal"))
+        # a hard link (the same bytes): the path keeps showing the damaged file until the switch replaces it
+        release.link_or_copy(published, aside)
+        for wal in _wal_paths(published):
+            if wal.exists():
+                os.replace(wal, aside.with_name(aside.name + ".wal"))
         return (f"the previous published file could not be read ({reason}); it was moved to {aside} for inspection "
                 "and replaced by this build")
 
