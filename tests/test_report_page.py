@@ -183,6 +183,36 @@ def test_the_comparisons_of_sources_are_charted_shown_and_exported(raw_dir, ware
     assert 'id="table-source_comparisons"' in index and "source_comparisons has no pair" not in index
 
 
+def test_a_table_of_more_rows_than_a_csv_should_hold_is_exported_as_parquet_only(raw_dir, warehouse_path, monkeypatch):
+    """source_comparisons grows with the square of the number of series: over CSV_MAX_ROWS rows a table is
+    exported as Parquet only, its data package resource is the Parquet file, and the page links what exists."""
+    from pipeline.publish import exports
+    from tests.multi_source import write_sources
+
+    monkeypatch.setattr(exports, "CSV_MAX_ROWS", 5)
+    write_sources(raw_dir)
+    assert build(raw_dir, warehouse_path).success
+    export = warehouse_path.parent / "export"
+    package = json.loads((export / "datapackage.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    formats = {}
+    for resource in package["resources"]:
+        name = resource["name"]
+        table = "build.info" if name == "build_info" else f'"{name}"'
+        count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM read_parquet(?)", [str(export / f"{name}.parquet")]).fetchone()[0] == count
+        formats[name] = resource["format"]
+        assert resource["path"] == f"{name}.{resource['format']}"
+        assert (export / f"{name}.csv").exists() == (count <= 5), name
+        assert resource["format"] == ("csv" if count <= 5 else "parquet"), name
+    con.close()
+    assert "parquet" in formats.values() and "csv" in formats.values()
+    index = (warehouse_path.parent / "site" / "index.html").read_text(encoding="utf-8")
+    for name, kind in formats.items():
+        assert (f'href="../export/{name}.csv"' in index) == (kind == "csv"), name
+        assert f'href="../export/{name}.parquet"' in index
+
+
 def test_a_failed_refresh_leaves_the_last_good_page_and_exports(raw_dir, seed_dir, warehouse_path):
     assert build(raw_dir, warehouse_path).success
     warehouse = warehouse_path.parent

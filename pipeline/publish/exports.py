@@ -3,7 +3,9 @@ package (`datapackage.json`) that describes them: each field's type, description
 sources of the figures (each report's document and every source a correction cites).
 
     export/<table>.parquet      DuckDB's COPY (types kept: DATE, DOUBLE, BIGINT ...)
-    export/<table>.csv          DuckDB's COPY, with a header; the data package's resources
+    export/<table>.csv          DuckDB's COPY, with a header; the data package's resources (a table of
+                                more than CSV_MAX_ROWS rows is exported as Parquet only, and its
+                                resource is the Parquet file: see below)
     export/datapackage.json     written by frictionless; `frictionless validate export/datapackage.json`
 
 The tables and views are discovered in the file (pipeline.publish.catalog), so every one published is
@@ -23,6 +25,12 @@ TYPES = {"VARCHAR": "string", "DOUBLE": "number", "FLOAT": "number", "BIGINT": "
          "SMALLINT": "integer", "HUGEINT": "integer", "UBIGINT": "integer", "BOOLEAN": "boolean", "DATE": "date",
          "TIMESTAMP": "datetime"}
 BUILD_INFO = "build_info"
+# A table with more rows than this is exported as Parquet only. source_comparisons grows with the square of
+# the number of series: the benchmark's 1,000 synthetic series give 8.5 million pairs, 4.4 GB of CSV written
+# again at every refresh, where the same rows are 0.3 GB of Parquet. No spreadsheet opens a CSV of this size;
+# every tool that reads that many rows (DuckDB, pandas, R, Spark) reads Parquet.
+CSV_MAX_ROWS = 1_000_000
+PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 
 
 def _field(column: Column) -> dict:
@@ -69,9 +77,10 @@ def sources(con) -> list[dict]:
     return found
 
 
-def write(con, target: Path, built: dict | None = None) -> list[str]:
+def write(con, target: Path, built: dict | None = None) -> dict[str, list[str]]:
     """Write every table and view of the file `con` has open, and datapackage.json, into `target`
-    (created). Returns the resource names."""
+    (created). Returns each resource's name and the formats written (["csv", "parquet"], or ["parquet"]
+    for a table of more than CSV_MAX_ROWS rows)."""
     from frictionless import Package
 
     target.mkdir(parents=True, exist_ok=True)
@@ -79,24 +88,24 @@ def write(con, target: Path, built: dict | None = None) -> list[str]:
     build = _build_relation(con)
     if build is not None:
         exported.append((build, "build.info"))
-    resources = []
+    resources, formats = [], {}
     for relation, source in exported:
-        # each relation is read once (a view such as source_comparisons is evaluated once): the CSV is
-        # written from the Parquet file, which keeps the types and reads back fast
+        # each relation is read once (a view is evaluated once): the CSV is written from the Parquet file,
+        # which keeps the types and reads back fast
         parquet = literal(str(target / f"{relation.name}.parquet"))
-        con.execute(f"COPY (SELECT * FROM {source}) TO {parquet} (FORMAT parquet)")
-        path = literal(str(target / f"{relation.name}.csv"))
-        con.execute(f"COPY (SELECT * FROM read_parquet({parquet})) TO {path} (FORMAT csv, HEADER)")
-        resources.append({
-            "name": relation.name,
-            "path": f"{relation.name}.csv",
-            "type": "table",
-            "scheme": "file",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
+        rows = con.execute(f"COPY (SELECT * FROM {source}) TO {parquet} (FORMAT parquet)").fetchone()[0]
+        resource = {"name": relation.name, "type": "table", "scheme": "file"}
+        if rows <= CSV_MAX_ROWS:
+            path = literal(str(target / f"{relation.name}.csv"))
+            con.execute(f"COPY (SELECT * FROM read_parquet({parquet})) TO {path} (FORMAT csv, HEADER)")
+            resource |= {"path": f"{relation.name}.csv", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+                         "parquet": f"{relation.name}.parquet"}  # the same rows as Parquet (a custom property)
+            formats[relation.name] = ["csv", "parquet"]
+        else:
+            resource |= {"path": f"{relation.name}.parquet", "format": "parquet", "mediatype": PARQUET_MEDIATYPE}
+            formats[relation.name] = ["parquet"]
+        resources.append(resource | {
             "description": relation.comment or f"The {relation.kind} {relation.name}.",
-            "parquet": f"{relation.name}.parquet",  # the same rows as Parquet (a custom property)
             "schema": {"fields": [_field(c) for c in relation.columns]},
         })
     descriptor = {
@@ -115,4 +124,4 @@ def write(con, target: Path, built: dict | None = None) -> list[str]:
     package = Package.from_descriptor(descriptor, basepath=str(target))
     (target / "datapackage.json").write_text(json.dumps(package.to_descriptor(), indent=1, ensure_ascii=False) + "\n",
                                              encoding="utf-8")
-    return [r["name"] for r in resources]
+    return formats

@@ -53,7 +53,7 @@ def build_info(con) -> dict:
     return rows[0] if rows else {}
 
 
-def write(con, target: Path, export_names: list[str], previous: Path | None = None) -> Path:
+def write(con, target: Path, export_formats: dict[str, list[str]], previous: Path | None = None) -> Path:
     """Write the pages for the file `con` has open into `target` (created); returns index.html. A report's
     page that `previous` (the published site) has, made from the same report folder and code, is reused
     (hard-linked) rather than written again: an incremental refresh writes only the changed reports' pages."""
@@ -89,7 +89,7 @@ def write(con, target: Path, export_names: list[str], previous: Path | None = No
     index.write_text(env.get_template("index.html").render(
         build=info, latest=latest, totals=totals, charts=charts, failed=failed, failed_total=failed_total, reports=reports,
         comparisons=comparisons, missing_views=[n for n in ("estimates", "source_comparisons") if n not in have],
-        changes=changes, exports=export_names, dictionary=[have[n] for n in sorted(have)]), encoding="utf-8")
+        changes=changes, exports=export_formats, dictionary=[have[n] for n in sorted(have)]), encoding="utf-8")
 
     figures = _rows(con, "SELECT * FROM figures ORDER BY report_id, topic, subject, period_start, figure_id")
     checks = _rows(con, "SELECT * FROM validation_results ORDER BY report_id, passed, check_name, value_basis")
