@@ -103,6 +103,11 @@ SQL_NAME_ALLOWLIST = {
     "staging",  # tables.py: the staging database's own name (current_database()), its quotes doubled
     "alias",  # tables.py: its in-memory database, "rebuilt_" and a uuid's hex digits
     "_CHANGED_REPORTS", "_REBUILT_SERIES",  # tables.py: constant conditions on its own temporary tables
+    "_COMPARED_SERIES", "touching",  # tables.py: a constant condition on its temporary table, and its SELECT
+    "query",  # tables.py: the text of pipeline/build/sql/source_comparisons.sql, a file of the package
+    "cross_checks", "DISTINCT_DOCUMENTS", "SOURCES_AGREE",  # the constant names of the cross-report checks
+    "chosen",  # cross_checks.py: "true", or report_id IN (a constant SELECT of tables.py's temporary table)
+    "numbered",  # validation.py: the constant numbering SELECT over `table`
     "names",  # column names declared unique by a pandera model in schemas.py
     # catalog/exports/previews/site/charts: names read from the catalog of the file the pipeline built
     "relation", "column",  # their .sql: the name as an identifier, its double quotes doubled (catalog.identifier)
@@ -194,6 +199,9 @@ def test_the_allowlisted_names_hold_constant_identifiers() -> None:
     assert all(ident.match(t) for t in CONTRACT)
     assert all(ident.match(t) for t in TABLE_SCHEMAS)
     assert re.fullmatch(r"v\d+\.\d+\.\d+", PUBLISHED_STORAGE_VERSION)
+    from pipeline.build import cross_checks
+
+    assert all(ident.match(name) for name in (cross_checks.DISTINCT_DOCUMENTS, cross_checks.SOURCES_AGREE))
     assert re.findall(r"\{[^}]*\}", _FIGURE_STATE) == ["{db}"]
     # changes.py formats _FIGURE_STATE with literal aliases only
     tree = _tree(PIPELINE / "build" / "changes.py")
