@@ -1,6 +1,9 @@
-"""The real `dagster dev` (webserver, daemon, code server) on a loopback port: it serves every asset,
-check, job and schedule, and shows a run that `python -m pipeline refresh` made in the same
-DAGSTER_HOME. Everything started here is stopped here (the whole process group)."""
+"""The real `dagster dev` (webserver, daemon, code server) on a loopback port, on a copy of the project
+with nothing published yet. One `dagster dev` serves the tests of this file, in order, as a person would
+use it: the sensor's first look at raw/ publishes it; the UI serves every asset, check, job, schedule and
+sensor, and a run that `python -m pipeline refresh` made in the same DAGSTER_HOME; a document dropped into
+the inbox becomes a draft and starts no refresh; a report saved into raw/ is published by the sensor.
+Everything started here is stopped here (the whole process group)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import contextlib
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,8 +25,8 @@ import pytest
 from pipeline.publish.catalog import money
 from pipeline.validate.schemas import TABLE_SCHEMAS
 
-from .conftest import PROJECT_ROOT
-from .helpers import free_port, process_group
+from .conftest import PROJECT_ROOT, SEED_ID
+from .helpers import free_port, process_group, rows
 from .helpers import project_copy as copy_of_the_project
 from .multi_source import write_report
 
@@ -78,66 +83,141 @@ def _wait_for_runs(port: int, count: int, timeout: float) -> list[dict]:
     raise AssertionError(f"only {runs} after {timeout} s")
 
 
-def test_dagster_dev_serves_the_asset_graph_and_the_cli_run(tmp_path, raw_dir, warehouse_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "pipeline" / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    refresh = subprocess.run(
-        [sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw_dir), "--warehouse", str(warehouse_path)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory) -> Iterator[tuple[Path, dict, int, Path]]:
+    """One `dagster dev` for this file, on a copy of the project with nothing published: (project, its
+    environment, the port, dagster dev's log). The tests below run in order against it, as a person would."""
+    tmp_path = tmp_path_factory.mktemp("dagster-dev")
+    project, env = project_copy(tmp_path)
+    log = tmp_path / "dagster-dev.log"
+    with dagster_dev(project, env, log) as port:
+        yield project, env, port, log
+
+
+def _sensor_ticks(port: int, sensor: str, after: float) -> list[dict]:
+    """The sensor's ticks evaluated after `after` (a Unix time), newest first."""
+    query = ("{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { name sensorState { "
+             f"ticks(limit: 20, afterTimestamp: {after}) {{ status timestamp runIds }} }} }} }} }} }} }}")
+    nodes = _graphql(port, query)["repositoriesOrError"]["nodes"]
+    return [t for n in nodes for s in n["sensors"] if s["name"] == sensor for t in s["sensorState"]["ticks"]]
+
+
+def _a_later_tick_started_nothing(port: int, after: float, timeout: float = 60) -> dict:
+    """Waits for a tick of the raw/ sensor evaluated after `after`, and returns it: a tick that found
+    raw/ unchanged is SKIPPED and starts no run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ticks = [t for t in _sensor_ticks(port, "raw_reports_sensor", after) if t["status"] != "STARTED"]
+        if ticks:
+            return ticks[-1]
+        time.sleep(1)
+    raise AssertionError(f"no tick of raw_reports_sensor after {after} within {timeout} s")
+
+
+def test_the_sensors_first_look_at_raw_publishes_it_once(dev):
+    project, _, port, _ = dev
+    first = _wait_for_runs(port, 1, timeout=240)
+    assert [(r["jobName"], r["status"]) for r in first] == [("refresh_warehouse", "SUCCESS")]
+    assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in first[0]["tags"]
+    assert rows(project / "warehouse" / "illicit_income.duckdb", "SELECT count(*) FROM reports") == [(1,)]
+    # the next tick sees raw/ as published and starts nothing
+    tick = _a_later_tick_started_nothing(port, time.time())
+    assert (tick["status"], tick["runIds"]) == ("SKIPPED", [])
+    assert len(_runs(port)) == 1
+
+
+def test_dagster_dev_serves_the_asset_graph_and_a_cli_run(dev):
+    project, env, port, _ = dev
+    _wait_for_runs(port, 1, timeout=240)  # the sensor's first run (the test above), if this one runs alone
+    warehouse_path = project / "warehouse" / "illicit_income.duckdb"
+    refresh = subprocess.run([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env, capture_output=True,
+                             text=True, timeout=300)
     assert refresh.returncode == 0, refresh.stdout + refresh.stderr
 
-    workdir = tmp_path / "cwd"  # no .env here, so DAGSTER_HOME above is the one used
-    workdir.mkdir()
-    with dagster_dev(workdir, env, tmp_path / "dagster-dev.log") as port:
-        data = _graphql(port, "{ assetNodes { assetKey { path } groupName hasAssetChecks } }")
-        keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
-        assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", "report_drafts", *TABLE_SCHEMAS}
-        assert keys["channels"] == "warehouse"
-        cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
-        assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
+    data = _graphql(port, "{ assetNodes { assetKey { path } groupName hasAssetChecks } }")
+    keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
+    assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", "report_drafts", *TABLE_SCHEMAS}
+    assert keys["channels"] == "warehouse"
+    cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
+    assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
 
-        checks = _graphql(port, """{ assetNodes(assetKeys: [{path: ["channels"]}]) {
-            assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }""")
-        names = {(c["name"], c["blocking"]) for c in checks["assetNodes"][0]["assetChecksOrError"]["checks"]}
-        assert names == {("channels_matches_schema", True)}
+    checks = _graphql(port, """{ assetNodes(assetKeys: [{path: ["channels"]}]) {
+        assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }""")
+    names = {(c["name"], c["blocking"]) for c in checks["assetNodes"][0]["assetChecksOrError"]["checks"]}
+    assert names == {("channels_matches_schema", True)}
 
-        repo = """repositoriesOrError { ... on RepositoryConnection { nodes {
-            name schedules { name scheduleState { status } } sensors { name sensorState { status } } jobs { name } } } }"""
-        nodes = _graphql(port, "{ " + repo + " }")["repositoriesOrError"]["nodes"]
-        schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
-        sensors = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
-        assert schedules == {"daily_refresh": "RUNNING"}
-        assert sensors == {"raw_reports_sensor": "RUNNING", "inbox_sensor": "RUNNING"}
-        assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
+    repo = """repositoriesOrError { ... on RepositoryConnection { nodes {
+        name schedules { name scheduleState { status } } sensors { name sensorState { status } } jobs { name } } } }"""
+    nodes = _graphql(port, "{ " + repo + " }")["repositoriesOrError"]["nodes"]
+    schedules = {s["name"]: s["scheduleState"]["status"] for n in nodes for s in n["schedules"]}
+    sensors = {s["name"]: s["sensorState"]["status"] for n in nodes for s in n["sensors"]}
+    assert schedules == {"daily_refresh": "RUNNING"}
+    assert sensors == {"raw_reports_sensor": "RUNNING", "inbox_sensor": "RUNNING"}
+    assert "refresh_warehouse" in {j["name"] for n in nodes for j in n["jobs"]}
 
-        # the channels asset's latest materialization carries the preview of its rows, and DuckDB's types
-        latest = _graphql(port, """{ assetOrError(assetKey: {path: ["channels"]}) { ... on Asset {
-            assetMaterializations(limit: 1) { runId metadataEntries { label __typename
-                ... on MarkdownMetadataEntry { mdStr }
-                ... on TableSchemaMetadataEntry { schema { columns { name type } } } } } } } }""")
-        materialization = latest["assetOrError"]["assetMaterializations"][0]
-        entries = {e["label"]: e for e in materialization["metadataEntries"]}
-        con = duckdb.connect(str(warehouse_path), read_only=True)
-        try:
-            assert materialization["runId"] == con.execute("SELECT run_id FROM build.info").fetchone()[0]
-            channels = con.execute("SELECT channel, income_usd FROM channels").fetchall()
-            types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'channels' "
-                                "AND schema_name = 'main' ORDER BY column_index").fetchall()
-        finally:
-            con.close()
-        assert entries["preview"]["__typename"] == "MarkdownMetadataEntry"
-        for channel, income in channels:
-            assert channel in entries["preview"]["mdStr"] and money(income) in entries["preview"]["mdStr"]
-        columns = entries["dagster/column_schema"]["schema"]["columns"]
-        assert [(c["name"], c["type"]) for c in columns] == types
+    # the channels asset's latest materialization carries the preview of its rows, and DuckDB's types
+    latest = _graphql(port, """{ assetOrError(assetKey: {path: ["channels"]}) { ... on Asset {
+        assetMaterializations(limit: 1) { runId metadataEntries { label __typename
+            ... on MarkdownMetadataEntry { mdStr }
+            ... on TableSchemaMetadataEntry { schema { columns { name type } } } } } } } }""")
+    materialization = latest["assetOrError"]["assetMaterializations"][0]
+    entries = {e["label"]: e for e in materialization["metadataEntries"]}
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        assert materialization["runId"] == con.execute("SELECT run_id FROM build.info").fetchone()[0]
+        channels = con.execute("SELECT channel, income_usd FROM channels").fetchall()
+        types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'channels' "
+                            "AND schema_name = 'main' ORDER BY column_index").fetchall()
+    finally:
+        con.close()
+    assert entries["preview"]["__typename"] == "MarkdownMetadataEntry"
+    for channel, income in channels:
+        assert channel in entries["preview"]["mdStr"] and money(income) in entries["preview"]["mdStr"]
+    columns = entries["dagster/column_schema"]["schema"]["columns"]
+    assert [(c["name"], c["type"]) for c in columns] == types
 
-        # the charts are on the published file's materialization, as images the UI renders
-        published = _graphql(port, """{ assetOrError(assetKey: {path: ["published_warehouse"]}) { ... on Asset {
-            assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } } }""")
-        entries = {e["label"]: e for e in published["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
-        assert "data:image/svg+xml;base64," in entries["charts"]["mdStr"]
+    # the charts are on the published file's materialization, as images the UI renders
+    published = _graphql(port, """{ assetOrError(assetKey: {path: ["published_warehouse"]}) { ... on Asset {
+        assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } } }""")
+    entries = {e["label"]: e for e in published["assetOrError"]["assetMaterializations"][0]["metadataEntries"]}
+    assert "data:image/svg+xml;base64," in entries["charts"]["mdStr"]
+
+
+DRAFTS_QUERY = """{ assetOrError(assetKey: {path: ["report_drafts"]}) { ... on Asset {
+    assetMaterializations(limit: 10) { description metadataEntries { label
+        ... on PathMetadataEntry { path } ... on IntMetadataEntry { intValue } ... on TextMetadataEntry { text } } } } } }"""
+
+
+def _drafts_shown(port: int) -> list[dict]:
+    asset = _graphql(port, DRAFTS_QUERY)["assetOrError"]
+    return asset.get("assetMaterializations", []) if asset else []
+
+
+def test_a_document_dropped_into_the_inbox_is_drafted_and_shown_in_the_ui(dev):
+    project, _, port, _ = dev
+    _wait_for_runs(port, 1, timeout=240)
+    runs = len(_runs(port))
+    inbox = project / "raw" / "_inbox"
+    inbox.mkdir()
+    shutil.copy(project / "raw" / SEED_ID / "000_7135ed9bf0dced39.txt", inbox / "INSS via Yonhap.txt")
+    deadline = time.monotonic() + 180
+    shown: list[dict] = []
+    while time.monotonic() < deadline and not shown:
+        time.sleep(2)
+        shown = _drafts_shown(port)
+    assert shown, "no report_drafts materialization in the UI"
+    drafted = time.time()
+    entries = {e["label"]: e for e in shown[0]["metadataEntries"]}
+    draft = project / "raw" / "_drafts" / "inss-via-yonhap"
+    assert entries["draft_path"]["path"] == str(draft)
+    assert entries["figures_drafted"]["intValue"] == 11
+    assert (draft / "figures.toml").is_file() and not (inbox / "INSS via Yonhap.txt").exists()
+    # a draft is not a report: the raw/ sensor's next look at raw/ (with the draft in it) starts no refresh
+    tick = _a_later_tick_started_nothing(port, drafted)
+    assert (tick["status"], tick["runIds"]) == ("SKIPPED", [])
+    assert len(_runs(port)) == runs
 
 
 CYBER_ONLY_SOURCE = "North Korean hackers stole about $1.2 billion in cryptocurrency in 2025, the firm said.\n"
@@ -165,33 +245,26 @@ def project_copy(tmp_path: Path) -> tuple[Path, dict]:
     return project, {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project)}
 
 
-def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(tmp_path):
-    """The real thing: webserver, daemon and code server on a copy of the project; a report folder
-    saved into raw/ is published by the sensor's run, with no one starting anything."""
-    project, env = project_copy(tmp_path)
+def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(dev):
+    """A report folder saved into raw/ is published by the sensor's run, with no one starting anything."""
+    project, _, port, log = dev
     published = project / "warehouse" / "illicit_income.duckdb"
+    before = _wait_for_runs(port, 1, timeout=240)
 
-    with dagster_dev(project, env, tmp_path / "dagster-dev.log") as port:
-        # the sensor's first tick sees raw/ for the first time and refreshes once
-        first = _wait_for_runs(port, 1, timeout=240)
-        assert [(r["jobName"], r["status"]) for r in first] == [("refresh_warehouse", "SUCCESS")]
-        assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in first[0]["tags"]
-        before = duckdb.connect(str(published), read_only=True)
-        assert before.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
-        before.close()
+    report_id = _add_cyber_only_report(project / "raw")
+    saved = time.monotonic()
+    runs = _wait_for_runs(port, len(before) + 1, timeout=240)
+    seconds = time.monotonic() - saved
+    assert all(r["status"] == "SUCCESS" for r in runs)
+    assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in runs[0]["tags"]
 
-        report_id = _add_cyber_only_report(project / "raw")
-        saved = time.monotonic()
-        runs = _wait_for_runs(port, 2, timeout=240)
-        assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
-        seconds = time.monotonic() - saved
-
-        # a third tick with raw/ unchanged starts nothing
-        time.sleep(25)
-        assert len(_runs(port)) == 2
+    # a later tick with raw/ unchanged starts nothing
+    tick = _a_later_tick_started_nothing(port, time.time())
+    assert (tick["status"], tick["runIds"]) == ("SKIPPED", [])
+    assert len(_runs(port)) == len(runs)
 
     # the runs' console logs are at INFO: dagster dev's terminal shows no DEBUG event of their steps
-    assert " - DEBUG - " not in (tmp_path / "dagster-dev.log").read_text(errors="replace")
+    assert " - DEBUG - " not in log.read_text(errors="replace")
     con = duckdb.connect(str(published), read_only=True)
     try:
         assert con.execute("SELECT report_id FROM reports ORDER BY report_id").fetchall() == [
