@@ -51,7 +51,11 @@ def refresh(raw_dir: Path, warehouse_path: Path, max_share: float = 0.5) -> dg.E
 
 def tables(path: Path) -> dict[str, list[tuple]]:
     """Every published table and view as sorted rows (an incremental build stores rows in another order)."""
-    return {name: rows(path, f'SELECT * FROM "{name}" ORDER BY ALL') for name in PUBLISHED}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall() for name in PUBLISHED}
+    finally:
+        con.close()
 
 
 def info(path: Path) -> dict:
