@@ -11,9 +11,9 @@ import pytest
 
 from pipeline.core.errors import Problem, RawReportError
 from pipeline.core.text import value_text_parts
-from pipeline.read.raw_reports import load_raw, not_utf8
+from pipeline.read.raw_reports import RawReports, load_raw, not_utf8
 from pipeline.validate.report_checks import AS_PUBLISHED, run_report_checks, totals_consistent
-from pipeline.validate.validation import _one_per_row
+from pipeline.validate.validation import _one_per_row, validate_raw
 from tests.conftest import SEED_ID
 from tests.helpers import edit, find_problem
 
@@ -172,3 +172,18 @@ def test_the_columns_of_a_broken_key_merge_into_one_problem_per_row_after_any_ot
 def test_a_broken_key_outside_figures_toml_gets_no_advice_about_figures() -> None:
     [merged] = _one_per_row([_key_problem("", "report.toml", "report_id", "'a-report'")])
     assert merged.expected == "a row whose report_id no other row has (another row has the same)"
+
+
+# --- a frame the schema cannot even read row by row (validation.failure_problems)
+
+
+def test_figures_missing_a_column_are_refused_at_the_raw_folder_naming_the_column(raw_dir: Path) -> None:
+    """The loader always writes every column; if a change to it did not, the schema refuses the whole frame
+    (no row to point at) instead of crashing or publishing."""
+    raw = load_raw(raw_dir)
+    with pytest.raises(RawReportError) as info:
+        validate_raw(RawReports(reports=raw.reports, figures=raw.figures.drop(columns=["subject"])), raw_dir.name)
+    problems = info.value.problems
+    assert Problem("raw", "", field="FigureSchema", found="'subject'", expected="the column to be present") in problems
+    row_rules = [p for p in problems if p.found == "a row that breaks it"]  # rules on the subject, no row to show
+    assert row_rules and all((p.folder, p.file, p.where, p.field) == ("raw", "", "", "subject") for p in row_rules)
