@@ -6,10 +6,14 @@ switch, adoption of the earlier layout and clean-up are checked step by step on 
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
+import time
 from pathlib import Path
 
-from pipeline.publish.release import CURRENT, RELEASES, activate, adopt, current_release, discard
+from pipeline.publish.release import CURRENT, RELEASES, activate, adopt, current_release, discard, link_or_copy
+from pipeline.publish.warehouse import Warehouse
 
 FILE = "illicit_income.duckdb"
 
@@ -105,3 +109,41 @@ def test_the_first_switch_over_a_warehouse_of_the_earlier_layout_keeps_the_adopt
 def test_nothing_to_adopt_where_nothing_was_published(tmp_path):
     adopt(tmp_path / FILE)
     assert not (tmp_path / RELEASES).exists() and not (tmp_path / CURRENT).exists()
+
+
+def test_discarding_a_release_already_removed_is_no_error(tmp_path):
+    """stage() removes its folder when the page or exports fail; the caller's discard then finds nothing."""
+    activate(_release(tmp_path, "run-1"), tmp_path / FILE)
+    discard(tmp_path / RELEASES / "run-2", tmp_path)
+    assert _shown(tmp_path)[0] == "file of run-1"
+
+
+def test_where_a_hard_link_cannot_be_made_the_bytes_are_copied(tmp_path):
+    source, target = tmp_path / "source.duckdb", tmp_path / "target.duckdb"
+    source.write_bytes(b"the published bytes")
+    target.write_bytes(b"in the way")  # link(2) refuses an existing name, as it refuses another file system
+    link_or_copy(source, target)
+    assert target.read_bytes() == b"the published bytes" and target.stat().st_ino != source.stat().st_ino
+
+
+def test_an_unreadable_published_file_and_its_wal_are_set_aside_beside_it_stamped_in_utc(tmp_path, monkeypatch):
+    activate(_release(tmp_path, "run-1"), tmp_path / FILE)
+    published = tmp_path / FILE
+    (tmp_path / f"{FILE}.wal").write_text("a log of the damaged file")
+    monkeypatch.setenv("TZ", "Asia/Seoul")  # the machine's zone is not the stamp's
+    time.tzset()
+    try:
+        before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        said = Warehouse(path=str(published))._set_aside(published, "IO Error: damaged block")
+        after = datetime.datetime.now(datetime.UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("illicit_income.unreadable-") and p.suffix == ".duckdb"]
+    stamp = re.fullmatch(r"illicit_income\.unreadable-(\d{8}T\d{6}Z)\.duckdb", aside.name).group(1)
+    assert before <= datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC) <= after
+    assert aside.read_text() == "file of run-1" and aside.stat().st_ino == published.stat().st_ino  # the same bytes
+    assert (tmp_path / f"{aside.name}.wal").read_text() == "a log of the damaged file"
+    assert not (tmp_path / f"{FILE}.wal").exists()
+    assert said == (f"the previous published file could not be read (IO Error: damaged block); it was moved to {aside} "
+                    "for inspection and replaced by this build")
