@@ -3,6 +3,7 @@ and the per-report checks decide."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pipeline.validate.report_checks import AS_PUBLISHED, run_report_checks, tot
 from pipeline.validate.validation import _one_per_row, validate_raw
 from tests.conftest import SEED_ID
 from tests.helpers import edit, find_problem
+from tests.multi_source import write_report
 
 
 def _verdict(raw_dir: Path, check: str, basis: str) -> tuple:
@@ -187,3 +189,28 @@ def test_figures_missing_a_column_are_refused_at_the_raw_folder_naming_the_colum
     assert Problem("raw", "", field="FigureSchema", found="'subject'", expected="the column to be present") in problems
     row_rules = [p for p in problems if p.found == "a row that breaks it"]  # rules on the subject, no row to show
     assert row_rules and all((p.folder, p.file, p.where, p.field) == ("raw", "", "", "subject") for p in row_rules)
+
+
+# --- a value_text that disagrees with value and unit: the refusal says what the text means, in plain numbers
+
+
+def test_a_disagreeing_value_text_is_refused_saying_what_it_means_in_plain_dollars(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_report(raw, "a-report", publisher="A publisher", published_on=datetime.date(2024, 1, 10), series="a-series",
+                 period=(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)), figures=[
+                     {"id": "cyber-income", "topic": "channel", "subject": "cyber", "value": 30, "unit": "USD billion",
+                      "value_text": "$20 billion", "quote": "Cyber theft brought $20 billion in 2023."},
+                     {"id": "coal-income", "topic": "channel", "subject": "coal_smuggling", "value": 2.0,
+                      "unit": "USD million", "value_text": "$2.0 billion", "quote": "Coal brought $2.0 billion in 2023."},
+                     {"id": "labor-income", "topic": "channel", "subject": "overseas_labor", "value": 2.5, "unit": "USD",
+                      "value_text": "$2.50", "quote": "Workers abroad sent $2.50 billion home in 2023."}])
+    problems = {p.where.split("'")[1]: (p.field, p.found, p.expected) for p in _refused(raw).problems}
+    assert problems["cyber-income"] == ("value", "30 USD billion", "the number its value_text '$20 billion' states: "
+                                        "'20 billion' (20 USD billion), 20,000,000,000 US dollars")
+    assert problems["coal-income"] == ("unit", "'USD million', which makes 2.0 USD million = 2,000,000 US dollars",
+                                       "'USD billion', the unit '2.0 billion' of value_text '$2.0 billion' means "
+                                       "(2,000,000,000 US dollars)")
+    assert problems["labor-income"][:2] == ("value_text", "'$2.50', but the quote writes it as part of '2.50 billion', "
+                                            "which means 2.5 USD billion (2,500,000,000 US dollars)")
+    assert problems["labor-income"][2].endswith(": value_text = '$2.50 billion', value = 2.5, unit = 'USD billion'")
