@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from pipeline.core.errors import Problem, RawReportError
-from pipeline.core.text import value_text_parts
+from pipeline.core.text import value_text_parts, visible
 from pipeline.read.raw_reports import RawReports, load_raw, not_utf8
-from pipeline.validate.report_checks import AS_PUBLISHED, run_report_checks, totals_consistent
+from pipeline.validate.report_checks import AS_PUBLISHED, corrections_change_values, run_report_checks, totals_consistent
 from pipeline.validate.validation import _one_per_row, validate_raw
 from tests.conftest import SEED_ID
 from tests.helpers import edit, find_problem
@@ -214,3 +214,17 @@ def test_a_disagreeing_value_text_is_refused_saying_what_it_means_in_plain_dolla
     assert problems["labor-income"][:2] == ("value_text", "'$2.50', but the quote writes it as part of '2.50 billion', "
                                             "which means 2.5 USD billion (2,500,000,000 US dollars)")
     assert problems["labor-income"][2].endswith(": value_text = '$2.50 billion', value = 2.5, unit = 'USD billion'")
+
+
+def test_a_count_correction_equal_to_the_published_count_is_named_as_a_count_not_in_dollars() -> None:
+    tonnes = {"figure_id": "coal-tonnes", "topic": "channel", "subject": "coal_smuggling", "amount_usd": None,
+              "best_amount_usd": None, "quantity": 1_500_000.0, "best_quantity": 1_500_000.0, "corrected": True}
+    passed, message = corrections_change_values(A_REPORT, [tonnes])
+    assert passed is False
+    assert message.startswith("1 of 1 correction(s) leave the value as published: coal-tonnes (1500000.0); ")
+
+
+def test_a_message_shows_invisible_characters_and_white_space_other_than_a_space_escaped() -> None:
+    assert visible("naïve “quote”") == "naïve “quote”"  # printable letters and quotes stay as they are
+    assert visible("zero\u200bwidth, no\xa0break") == "zero\\u200bwidth, no\\xa0break"
+    assert visible("a tab\there, a line\nthere") == "a tab\\there, a line\\nthere"  # ASCII, but not printable
