@@ -42,7 +42,10 @@ TESTS_BY_FILE = {
     "deficit": _TABLE_TESTS, "validation_results": _TABLE_TESTS,
     "report_changes": [*_HISTORY_TESTS,
                        "tests/test_sources.py::test_report_changes_match_an_edition_on_the_period_that_overlaps_most"],
-    "latest_channels": _HISTORY_TESTS, "latest_arms": _HISTORY_TESTS, "latest_deficit": _HISTORY_TESTS,
+    # latest_channels' per-year figure, on the invented series' build (their periods of whole months and of days)
+    "latest_channels": [*_HISTORY_TESTS,
+                        "tests/test_strength_sources.py::test_latest_channels_average_per_year_over_whole_months_or_days"],
+    "latest_arms": _HISTORY_TESTS, "latest_deficit": _HISTORY_TESTS,
     "estimates": _SOURCES_TESTS, "source_comparisons": _SOURCES_TESTS, "source_agreement": _SOURCES_TESTS,
 }
 
