@@ -34,7 +34,7 @@ _TABLE_TESTS = ["tests/test_pipeline.py", "tests/test_published_numbers.py",
 _HISTORY_TESTS = ["tests/test_history.py::test_second_edition_latest_values_and_report_changes",
                   "tests/test_history.py::test_an_edition_of_another_series_is_not_paired_with_the_seed_series",
                   "tests/test_history.py::test_a_cyber_only_report_loads_beside_the_seed"]
-# Three editions that state the same arms item, channel and deficit (one build): which is the latest.
+# Three editions that state the same arms item, channel and deficit (one build, first: the cheapest): which is the latest.
 _LATEST_TESTS = ["tests/test_published_numbers.py::test_latest_arms_are_those_of_the_latest_report",
                  "tests/test_published_numbers.py::test_latest_channels_are_those_of_the_latest_report",
                  "tests/test_published_numbers.py::test_the_latest_deficit_is_that_of_the_latest_report"]
@@ -47,9 +47,9 @@ TESTS_BY_FILE = {
     "report_changes": [*_HISTORY_TESTS,
                        "tests/test_sources.py::test_report_changes_match_an_edition_on_the_period_that_overlaps_most"],
     # latest_channels' per-year figure, on the invented series' build (their periods of whole months and of days)
-    "latest_channels": [*_HISTORY_TESTS, *_LATEST_TESTS,
+    "latest_channels": [*_LATEST_TESTS, *_HISTORY_TESTS,
                         "tests/test_strength_sources.py::test_latest_channels_average_per_year_over_whole_months_or_days"],
-    "latest_arms": [*_HISTORY_TESTS, *_LATEST_TESTS], "latest_deficit": [*_HISTORY_TESTS, *_LATEST_TESTS],
+    "latest_arms": [*_LATEST_TESTS, *_HISTORY_TESTS], "latest_deficit": [*_LATEST_TESTS, *_HISTORY_TESTS],
     "estimates": _SOURCES_TESTS, "source_comparisons": _SOURCES_TESTS, "source_agreement": _SOURCES_TESTS,
 }
 
