@@ -228,3 +228,13 @@ def test_a_message_shows_invisible_characters_and_white_space_other_than_a_space
     assert visible("naïve “quote”") == "naïve “quote”"  # printable letters and quotes stay as they are
     assert visible("zero\u200bwidth, no\xa0break") == "zero\\u200bwidth, no\\xa0break"
     assert visible("a tab\there, a line\nthere") == "a tab\\there, a line\\nthere"  # ASCII, but not printable
+
+
+def test_a_correction_without_its_evidence_sha256_is_refused_with_the_digest_to_fill_in(seed_dir: Path, raw_dir: Path) -> None:
+    text = (seed_dir / "corrections.toml").read_text(encoding="utf-8")
+    digest = "5413aceb76ee10e47ebe353956b06b3ea507e9043a60b53692fac74b59d1bb2a"
+    (seed_dir / "corrections.toml").write_text(text.replace(f'evidence_sha256 = "{digest}"\n', "", 1), encoding="utf-8")
+    problem = find_problem(_refused(raw_dir), folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_sha256")
+    assert problem.found == "nothing"
+    assert problem.expected == (f"the sha256 of yonhap-wire-2024-09-03.md, which is '{digest}' (python -m pipeline "
+                                f"hash-evidence raw/{SEED_ID} fills it in)")
