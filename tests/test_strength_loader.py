@@ -4,6 +4,7 @@ and the per-report checks decide."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -238,3 +239,18 @@ def test_a_correction_without_its_evidence_sha256_is_refused_with_the_digest_to_
     assert problem.found == "nothing"
     assert problem.expected == (f"the sha256 of yonhap-wire-2024-09-03.md, which is '{digest}' (python -m pipeline "
                                 f"hash-evidence raw/{SEED_ID} fills it in)")
+
+
+def test_evidence_that_changed_since_its_correction_or_is_not_utf8_is_refused_naming_the_field(seed_dir: Path,
+                                                                                               raw_dir: Path) -> None:
+    digest = "5413aceb76ee10e47ebe353956b06b3ea507e9043a60b53692fac74b59d1bb2a"
+    evidence = seed_dir / "yonhap-wire-2024-09-03.md"
+    data = evidence.read_bytes() + "\nAdded later: \u201cquoted\u201d.\n".encode("cp1252")  # not UTF-8 any more
+    evidence.write_bytes(data)
+    actual = hashlib.sha256(data).hexdigest()
+    refused = _refused(raw_dir)
+    changed = find_problem(refused, folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_sha256")
+    assert changed.found == f"'{digest}'" and f"which is '{actual}' (the evidence changed" in changed.expected
+    not_text = find_problem(refused, folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_file")
+    assert not_text.found.startswith("'yonhap-wire-2024-09-03.md', byte 0x93 at offset ")
+    assert not_text.expected == "a UTF-8 text file"
