@@ -184,16 +184,19 @@ def test_one_more_than_the_largest_amount_or_count_is_refused(tmp_path, value, u
 
 @pytest.fixture(scope="module")
 def editions(tmp_path_factory) -> Path:
-    """Three reports that state the same item and channel: the latest by date, ties to the greater id."""
+    """Three reports that state the same item, channel and deficit: the latest by date, ties to the greater id."""
     tmp = tmp_path_factory.mktemp("editions")
     raw_dir, path = tmp / "raw", tmp / "warehouse" / "illicit_income.duckdb"
     for report_id, published_on, shells, cyber in (("a-2024-01-01", "2024-01-01", 100, 1),
                                                    ("b-2024-01-01", "2024-01-01", 300, 3),
                                                    ("z-2023-06-01", "2023-06-01", 200, 2)):
-        sentences = [f"It shipped {shells} shells", f"Hackers stole ${cyber} billion"]
+        sentences = [f"It shipped {shells} shells", f"Hackers stole ${cyber} billion",
+                     f"The legal trade deficit was ${10 * cyber} billion", f"Net of illicit income it was ${cyber} billion"]
         figures = [{"id": "shells", "topic": "arms", "subject": "152mm_artillery_shell", "item_type": "artillery_shell",
                     "value": shells, "unit": "count", "value_text": str(shells), "quote": sentences[0]},
-                   channel_figure(cyber, "USD billion", f"${cyber} billion", sentences[1])]
+                   channel_figure(cyber, "USD billion", f"${cyber} billion", sentences[1]),
+                   _trade("legal", "legal_trade_deficit", 10 * cyber, sentences[2]),
+                   _trade("after", "deficit_after_illicit_income", cyber, sentences[3])]
         write_report(raw_dir, figures, ". ".join(sentences) + ".\n", report_id=report_id, published_on=published_on)
     assert build(raw_dir, path).success
     return path
@@ -206,6 +209,11 @@ def test_latest_arms_are_those_of_the_latest_report(editions):
 
 def test_latest_channels_are_those_of_the_latest_report(editions):
     assert rows(editions, "SELECT channel, income_usd, report_id FROM latest_channels") == [("cyber", 3 * B, "b-2024-01-01")]
+
+
+def test_the_latest_deficit_is_that_of_the_latest_report(editions):
+    assert rows(editions, "SELECT legal_trade_deficit_usd, deficit_after_illicit_usd, report_id FROM latest_deficit") == [
+        (30 * B, 3 * B, "b-2024-01-01")]
 
 
 # Corrections: what a person may correct a figure to -----------------------------------------------

@@ -3,11 +3,22 @@ and the per-report checks decide."""
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+from decimal import Decimal
 from pathlib import Path
 
-from pipeline.read.raw_reports import load_raw
-from pipeline.validate.report_checks import AS_PUBLISHED, run_report_checks
-from tests.helpers import edit
+import pandas as pd
+import pytest
+
+from pipeline.core.errors import Problem, RawReportError
+from pipeline.core.text import value_text_parts, visible
+from pipeline.read.raw_reports import RawReports, load_raw, not_utf8
+from pipeline.validate.report_checks import AS_PUBLISHED, corrections_change_values, run_report_checks, totals_consistent
+from pipeline.validate.validation import _one_per_row, validate_raw
+from tests.conftest import SEED_ID
+from tests.helpers import edit, find_problem
+from tests.multi_source import write_report
 
 
 def _verdict(raw_dir: Path, check: str, basis: str) -> tuple:
@@ -24,3 +35,222 @@ def test_a_money_correction_equal_to_the_published_value_is_named_in_dollars(see
     passed, status, message = _verdict(raw_dir, "corrections_change_values", AS_PUBLISHED)
     assert (passed, status) == (False, "failed")
     assert message.startswith("1 of 7 correction(s) leave the value as published: cyber-income (13.5e9); ")
+
+
+# --- the words for a file that is not UTF-8 (raw_reports.not_utf8): where, and how to convert it
+
+
+def _not_utf8(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return not_utf8(data, exc)
+    raise AssertionError("the data is UTF-8")
+
+
+ICONV = ("; the file looks like Windows-1252: convert it with iconv -f WINDOWS-1252 -t UTF-8 <file> > <file>.utf8 "
+         "and store that (then update its sha256)")
+
+
+def test_a_windows_1252_file_is_located_by_byte_offset_and_line_with_how_to_convert_it() -> None:
+    data = "Title\nThe panel said \u201cmore\u201d.".encode("cp1252")
+    assert _not_utf8(data) == "byte 0x93 at offset 21 (line 2), which is not UTF-8" + ICONV
+
+
+def test_a_pdf_is_named_as_one_whatever_its_bytes() -> None:
+    assert _not_utf8(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n") == (
+        "byte 0xe2 at offset 10 (line 2), which is not UTF-8; the file is a PDF: store the text extracted from it")
+
+
+def test_a_mixed_file_gets_the_conversion_only_for_a_typographic_byte_windows_1252_defines() -> None:
+    utf8_line = "\u00c1 line\n".encode()  # UTF-8 whose second byte (0x81) Windows-1252 does not define
+    assert _not_utf8(utf8_line + b"a \x93quote\x94") == "byte 0x93 at offset 10 (line 2), which is not UTF-8" + ICONV
+    assert _not_utf8(utf8_line + b"caf\xe9") == "byte 0xe9 at offset 11 (line 2), which is not UTF-8"  # Latin-1
+    assert _not_utf8(utf8_line + b"x\x81y") == "byte 0x81 at offset 9 (line 2), which is not UTF-8"  # undefined
+    assert _not_utf8(utf8_line + b"x\x9fy") == "byte 0x9f at offset 9 (line 2), which is not UTF-8" + ICONV
+    assert _not_utf8(utf8_line + b"x\x80y") == "byte 0x80 at offset 9 (line 2), which is not UTF-8" + ICONV
+    assert _not_utf8(utf8_line + b"x\xa0y") == "byte 0xa0 at offset 9 (line 2), which is not UTF-8"  # Latin-1 too
+
+
+# --- totals for the parts of a period against the total for the whole (report_checks.totals_consistent)
+
+YEAR, FIRST_HALF, SECOND_HALF = ("2023-01-01", "2023-12-31"), ("2023-01-01", "2023-06-30"), ("2023-07-01", "2023-12-31")
+A_REPORT = {"report_id": "a-report", "period_start": pd.Timestamp(YEAR[0]), "period_end": pd.Timestamp(YEAR[1])}
+
+
+def _total(figure_id: str, amount: float, period: tuple[str, str], qualifier: str | None = None) -> dict:
+    return {"figure_id": figure_id, "topic": "total", "subject": "illicit_income", "amount_usd": amount,
+            "best_amount_usd": amount, "period_start": pd.Timestamp(period[0]), "period_end": pd.Timestamp(period[1]),
+            "corrected": False, "qualifier": qualifier}
+
+
+def _halves_against_year(year: float, first: float, second: float, qualifier: str | None = None) -> tuple:
+    passed, message = totals_consistent(A_REPORT, [_total("year", year, YEAR, qualifier),
+                                                   _total("h1", first, FIRST_HALF), _total("h2", second, SECOND_HALF)],
+                                        AS_PUBLISHED)
+    return passed, message.rpartition("; ")[2]  # the comparison of the parts with the whole comes last
+
+
+PARTS = "h1 {} (2023-01-01..2023-06-30) + h2 {} (2023-07-01..2023-12-31)"
+
+
+def test_halves_that_add_up_to_the_year_agree_with_it() -> None:
+    assert _halves_against_year(10e9, 4e9, 6e9) == (
+        True, f"totals for the parts of 2023-01-01..2023-12-31 sum to 10e9 ({PARTS.format('4e9', '6e9')}) "
+              "and agree with 10e9 stated for the whole")
+
+
+def test_halves_ten_times_the_year_are_named_a_likely_unit_slip() -> None:
+    assert _halves_against_year(10e9, 40e9, 60e9) == (
+        False, f"totals for the parts of 2023-01-01..2023-12-31 sum to 100e9 ({PARTS.format('40e9', '60e9')}) "
+               "vs 10e9 stated for the whole: off by a factor of 10, a decimal or unit slip is likely")
+
+
+def test_halves_short_of_the_year_give_the_ratio() -> None:
+    assert _halves_against_year(10e9, 4e9, 2e9) == (
+        False, f"totals for the parts of 2023-01-01..2023-12-31 sum to 6e9 ({PARTS.format('4e9', '2e9')}) "
+               "vs 10e9 stated for the whole, 0.6x")
+
+
+def test_halves_above_a_lower_bound_for_the_year_agree_and_the_bound_is_named() -> None:
+    assert _halves_against_year(10e9, 6e9, 7e9, qualifier="more than") == (
+        True, f"totals for the parts of 2023-01-01..2023-12-31 sum to 13e9 ({PARTS.format('6e9', '7e9')}) "
+              "and agree with 10e9 stated for the whole, a lower bound ('more than 10e9')")
+
+
+# --- a template's placeholder left in a report is refused where it is (raw_reports._placeholders)
+
+
+def _refused(raw_dir: Path) -> RawReportError:
+    with pytest.raises(RawReportError) as info:
+        load_raw(raw_dir)
+    return info.value
+
+
+def test_a_placeholder_left_in_report_toml_is_refused_naming_the_field(seed_dir: Path, raw_dir: Path) -> None:
+    edit(seed_dir / "report.toml", 'series = "inss-illicit-income"', 'series = "TODO"')
+    problem = find_problem(_refused(raw_dir), folder=f"raw/{SEED_ID}", file="report.toml", field="series")
+    assert problem.found.startswith("'TODO'") and problem.found.endswith(", a placeholder left in")
+
+
+def test_a_placeholder_left_in_a_figure_is_refused_naming_the_figure_and_field(seed_dir: Path, raw_dir: Path) -> None:
+    edit(seed_dir / "figures.toml", 'quote = "the North Korean government has acquired nearly $6.3 billion in illegal '
+                                    'income from 2017 to 2023"', 'quote = "TBD, see the document"')
+    problems = [p for p in _refused(raw_dir).problems if p.found.endswith("a placeholder left in")]
+    assert [(p.file, p.field) for p in problems] == [("figures.toml", "quote")]
+    assert "total-illicit-income" in problems[0].where and problems[0].found.startswith("'TBD, see the document'")
+
+
+# --- the digits and scale of a value as written (text.value_text_parts)
+
+
+def test_a_value_text_is_read_as_its_digits_without_commas_and_its_scale() -> None:
+    assert value_text_parts("$1,500 million") == ("1500", Decimal(10) ** 6)
+    assert value_text_parts("937,500") == ("937500", Decimal(1))
+    assert value_text_parts("61%") == ("61", Decimal(1))  # a share's number is its digits
+
+
+# --- a row that breaks a key of several columns is one problem (validation._one_per_row)
+
+
+def _key_problem(where: str, file: str, field: str, found: str) -> Problem:
+    return Problem(f"raw/{SEED_ID}", file, where=where, field=field, found=found,
+                   expected="unique together with figure_id, period_start")
+
+
+def test_the_columns_of_a_broken_key_merge_into_one_problem_per_row_after_any_other_problem() -> None:
+    other = Problem(f"raw/{SEED_ID}", "figures.toml", where="figure 'a' (line 3)", field="value", found="-1",
+                    expected="at least 0")
+    where = "figure 'b' (line 9)"
+    merged = _one_per_row([other, _key_problem(where, "figures.toml", "figure_id", "'b'"),
+                           _key_problem(where, "figures.toml", "period_start", "Timestamp('2023-01-01 00:00:00')")])
+    assert merged[0] == other
+    assert [(p.where, p.field, p.found) for p in merged[1:]] == [
+        ("figure 'b' (line 9)", "figure_id, period_start", "figure_id='b', period_start=2023-01-01")]
+    assert merged[1].expected == ("a row whose figure_id, period_start no other row has (another row has the same); "
+                                  "two figures of the report make the same row: give each the period its quote states "
+                                  "(period_start, period_end), or keep one")
+
+
+def test_a_broken_key_outside_figures_toml_gets_no_advice_about_figures() -> None:
+    [merged] = _one_per_row([_key_problem("", "report.toml", "report_id", "'a-report'")])
+    assert merged.expected == "a row whose report_id no other row has (another row has the same)"
+
+
+# --- a frame the schema cannot even read row by row (validation.failure_problems)
+
+
+def test_figures_missing_a_column_are_refused_at_the_raw_folder_naming_the_column(raw_dir: Path) -> None:
+    """The loader always writes every column; if a change to it did not, the schema refuses the whole frame
+    (no row to point at) instead of crashing or publishing."""
+    raw = load_raw(raw_dir)
+    with pytest.raises(RawReportError) as info:
+        validate_raw(RawReports(reports=raw.reports, figures=raw.figures.drop(columns=["subject"])), raw_dir.name)
+    problems = info.value.problems
+    assert Problem("raw", "", field="FigureSchema", found="'subject'", expected="the column to be present") in problems
+    row_rules = [p for p in problems if p.found == "a row that breaks it"]  # rules on the subject, no row to show
+    assert row_rules and all((p.folder, p.file, p.where, p.field) == ("raw", "", "", "subject") for p in row_rules)
+
+
+# --- a value_text that disagrees with value and unit: the refusal says what the text means, in plain numbers
+
+
+def test_a_disagreeing_value_text_is_refused_saying_what_it_means_in_plain_dollars(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_report(raw, "a-report", publisher="A publisher", published_on=datetime.date(2024, 1, 10), series="a-series",
+                 period=(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)), figures=[
+                     {"id": "cyber-income", "topic": "channel", "subject": "cyber", "value": 30, "unit": "USD billion",
+                      "value_text": "$20 billion", "quote": "Cyber theft brought $20 billion in 2023."},
+                     {"id": "coal-income", "topic": "channel", "subject": "coal_smuggling", "value": 2.0,
+                      "unit": "USD million", "value_text": "$2.0 billion", "quote": "Coal brought $2.0 billion in 2023."},
+                     {"id": "labor-income", "topic": "channel", "subject": "overseas_labor", "value": 2.5, "unit": "USD",
+                      "value_text": "$2.50", "quote": "Workers abroad sent $2.50 billion home in 2023."}])
+    problems = {p.where.split("'")[1]: (p.field, p.found, p.expected) for p in _refused(raw).problems}
+    assert problems["cyber-income"] == ("value", "30 USD billion", "the number its value_text '$20 billion' states: "
+                                        "'20 billion' (20 USD billion), 20,000,000,000 US dollars")
+    assert problems["coal-income"] == ("unit", "'USD million', which makes 2.0 USD million = 2,000,000 US dollars",
+                                       "'USD billion', the unit '2.0 billion' of value_text '$2.0 billion' means "
+                                       "(2,000,000,000 US dollars)")
+    assert problems["labor-income"][:2] == ("value_text", "'$2.50', but the quote writes it as part of '2.50 billion', "
+                                            "which means 2.5 USD billion (2,500,000,000 US dollars)")
+    assert problems["labor-income"][2].endswith(": value_text = '$2.50 billion', value = 2.5, unit = 'USD billion'")
+
+
+def test_a_count_correction_equal_to_the_published_count_is_named_as_a_count_not_in_dollars() -> None:
+    tonnes = {"figure_id": "coal-tonnes", "topic": "channel", "subject": "coal_smuggling", "amount_usd": None,
+              "best_amount_usd": None, "quantity": 1_500_000.0, "best_quantity": 1_500_000.0, "corrected": True}
+    passed, message = corrections_change_values(A_REPORT, [tonnes])
+    assert passed is False
+    assert message.startswith("1 of 1 correction(s) leave the value as published: coal-tonnes (1500000.0); ")
+
+
+def test_a_message_shows_invisible_characters_and_white_space_other_than_a_space_escaped() -> None:
+    assert visible("naïve “quote”") == "naïve “quote”"  # printable letters and quotes stay as they are
+    assert visible("zero\u200bwidth, no\xa0break") == "zero\\u200bwidth, no\\xa0break"
+    assert visible("a tab\there, a line\nthere") == "a tab\\there, a line\\nthere"  # ASCII, but not printable
+
+
+def test_a_correction_without_its_evidence_sha256_is_refused_with_the_digest_to_fill_in(seed_dir: Path, raw_dir: Path) -> None:
+    text = (seed_dir / "corrections.toml").read_text(encoding="utf-8")
+    digest = "5413aceb76ee10e47ebe353956b06b3ea507e9043a60b53692fac74b59d1bb2a"
+    (seed_dir / "corrections.toml").write_text(text.replace(f'evidence_sha256 = "{digest}"\n', "", 1), encoding="utf-8")
+    problem = find_problem(_refused(raw_dir), folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_sha256")
+    assert problem.found == "nothing"
+    assert problem.expected == (f"the sha256 of yonhap-wire-2024-09-03.md, which is '{digest}' (python -m pipeline "
+                                f"hash-evidence raw/{SEED_ID} fills it in)")
+
+
+def test_evidence_that_changed_since_its_correction_or_is_not_utf8_is_refused_naming_the_field(seed_dir: Path,
+                                                                                               raw_dir: Path) -> None:
+    digest = "5413aceb76ee10e47ebe353956b06b3ea507e9043a60b53692fac74b59d1bb2a"
+    evidence = seed_dir / "yonhap-wire-2024-09-03.md"
+    data = evidence.read_bytes() + "\nAdded later: \u201cquoted\u201d.\n".encode("cp1252")  # not UTF-8 any more
+    evidence.write_bytes(data)
+    actual = hashlib.sha256(data).hexdigest()
+    refused = _refused(raw_dir)
+    changed = find_problem(refused, folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_sha256")
+    assert changed.found == f"'{digest}'" and f"which is '{actual}' (the evidence changed" in changed.expected
+    not_text = find_problem(refused, folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_file")
+    assert not_text.found.startswith("'yonhap-wire-2024-09-03.md', byte 0x93 at offset ")
+    assert not_text.expected == "a UTF-8 text file"

@@ -160,3 +160,13 @@ def test_a_build_from_nothing_and_the_views_that_combine_reports_are_validated_w
     assert Built(FROM_NOTHING, "", 3, 3).rows_to_validate("figures") is None
     assert Built(FROM_NOTHING, "", 3, 3).rows_to_validate("source_comparisons") is None
     assert Built(INCREMENTAL, "", 3, 1).rows_to_validate("latest_channels") is None
+
+
+def test_a_folder_changed_within_the_racy_interval_has_no_signature_however_close_to_its_end(seed_dir):
+    """A file changed less than RACY_SECONDS before `now` may change again in the same clock tick unseen: its
+    folder is hashed, not trusted by its signature; half a second past the interval, it is trusted."""
+    from pipeline.read.report_cache import RACY_SECONDS, folder_signature
+
+    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in seed_dir.rglob("*") if p.is_file()) / 1e9
+    assert folder_signature(seed_dir, newest + RACY_SECONDS - 0.5) is None
+    assert folder_signature(seed_dir, newest + RACY_SECONDS + 0.5) is not None

@@ -285,3 +285,16 @@ def test_a_duplicate_key_is_one_problem_per_row_naming_the_key_and_its_values(th
         assert problem.expected == ("a row whose channel, period_start, period_end, figure_id no other row has (another "
                                     "row has the same)")
     assert problems[0].where != problems[1].where
+
+
+def test_latest_channels_average_per_year_over_whole_months_or_days(three_series):
+    """latest_channels' per-year figure uses the rule of estimates: a period of whole months lasts its months,
+    any other its days (both ends counted) over 365.2425."""
+    got = {(report, channel, start.isoformat()): (years, per_year) for report, channel, start, years, per_year in rows(
+        three_series, "SELECT report_id, channel, period_start, years, per_year_usd FROM latest_channels")}
+    arms = got[("inss-illicit-income-2024-09-03", "arms_exports", "2023-07-01")]  # 2023-07-01..2024-02-29
+    assert arms == (pytest.approx(8 / 12), pytest.approx(540e6 / (8 / 12)))
+    theta = got[("theta-2024-08", "cyber", "2019-01-01")]  # 2019-01-01..2020-07-31: 19 months
+    assert theta == (pytest.approx(19 / 12), pytest.approx(2e9 / (19 / 12)))
+    kappa = got[("kappa-2024-08-20", "cyber", "2020-07-02")]  # 2020-07-02..2021-07-02: 366 days
+    assert kappa == (pytest.approx(366 / 365.2425), pytest.approx(1e9 / (366 / 365.2425)))

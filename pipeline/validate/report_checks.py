@@ -221,10 +221,6 @@ def _amount_column(basis: str) -> str:
     return "best_amount_usd" if basis == BEST_ESTIMATE else "amount_usd"
 
 
-def _amount(figure: Record, basis: str) -> float:
-    return figure[_amount_column(basis)]
-
-
 def _same_period(a: Record, b: Record) -> bool:
     return a["period_start"] == b["period_start"] and a["period_end"] == b["period_end"]
 

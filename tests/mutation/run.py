@@ -70,6 +70,10 @@ GROUPS = {
         "modules": ["warehouse", "tables", "report_cache", "release"],
         "tests": ["tests/test_pipeline.py", "tests/test_report_cache.py", "tests/test_silent_bugs.py",
                   "tests/test_strength_publish.py",
+                  # the release switch called directly (test_publish_atomic.py kills refreshes: minutes), and which
+                  # files the code version digests (report_cache.code_files)
+                  "tests/test_strength_release.py", "tests/test_layout.py::test_the_code_version_covers_every_room",
+                  "tests/test_layout.py::test_a_change_in_any_room_changes_the_code_version",
                   "-k", "not fix_to_the_code and not scale and not usd_thousand"],
     },
 }
