@@ -389,14 +389,22 @@ def _periods(figures: list[Record]) -> set:
     return {(f["period_start"], f["period_end"]) for f in figures}
 
 
-@_records
-def channels_within_total(report: Record, figures: list[Record], basis: str) -> Verdict:
+def _totals_and_channels(figures: list[Record], basis: str) -> tuple[list[Record], list[Record], str, str]:
+    """The report's income totals and channels, the amount column of the basis, and why nothing can be
+    compared ("" when a total is stated): what the checks of channels against the total start from."""
     totals = _income(figures, "total")
     channels = _income(figures, "channel")
     column = _amount_column(basis)
-    if not totals:
-        return None, "not compared: the report states no total" + (
-            f" (channels not compared: {_named(channels, column)})" if channels else "")
+    not_compared = "" if totals else "not compared: the report states no total" + (
+        f" (channels not compared: {_named(channels, column)})" if channels else "")
+    return totals, channels, column, not_compared
+
+
+@_records
+def channels_within_total(report: Record, figures: list[Record], basis: str) -> Verdict:
+    totals, channels, column, not_compared = _totals_and_channels(figures, basis)
+    if not_compared:
+        return None, not_compared
     periods = _periods(totals)
     results, parts = [], []
     for total in totals:
@@ -454,12 +462,9 @@ def channels_within_total(report: Record, figures: list[Record], basis: str) -> 
 
 @_records
 def no_channel_exceeds_total(report: Record, figures: list[Record], basis: str) -> Verdict:
-    totals = _income(figures, "total")
-    channels = _income(figures, "channel")
-    column = _amount_column(basis)
-    if not totals:
-        return None, "not compared: the report states no total" + (
-            f" (channels not compared: {_named(channels, column)})" if channels else "")
+    totals, channels, column, not_compared = _totals_and_channels(figures, basis)
+    if not_compared:
+        return None, not_compared
     periods = _periods(totals)
     # (channel, the totals it is compared with, how they read): each total whose period holds the channel's,
     # then, for a channel that no total holds, the totals that cover its period together
