@@ -83,7 +83,7 @@ def estimates_by_source(con) -> Chart:
     frame["label"] = frame["value"].map(lambda x: _short_money(x))
     for column in ("period_start", "period_end", "published_on"):
         frame[column] = frame[column].astype(str)
-    base = alt.Chart(frame).encode(
+    base = alt.Chart().encode(  # the data is given once, to the layer (below)
         y=alt.Y("value:Q", title="US dollars", axis=alt.Axis(labelExpr=MONEY_LABEL), scale=alt.Scale(zero=True)),
         color=alt.Color("source:N", title="source (report series)",
                         legend=alt.Legend(orient="right", titleLimit=300, labelLimit=300)),
@@ -96,7 +96,7 @@ def estimates_by_source(con) -> Chart:
     )
     ends = base.mark_point(filled=True, size=30).encode(x="period_end:T", shape=alt.Shape("basis:N", legend=None))
     labels = base.mark_text(align="left", dx=6, fontSize=11).encode(x="period_end:T", text="label:N")
-    layered = alt.layer(spans, ends, labels).properties(width=WIDTH, height=110)
+    layered = alt.layer(spans, ends, labels, data=frame).properties(width=WIDTH, height=110)
     faceted = layered.facet(row=alt.Row("channel:N", title=None, header=alt.Header(
         labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold", labelFontSize=13))) \
         .resolve_scale(y="independent")
@@ -135,12 +135,12 @@ def source_disagreements(con, have: dict[str, Relation]) -> Chart:
         return chart
     frame["pair"] = frame[labels].astype(str).agg(" · ".join, axis=1) if labels else frame.index.astype(str)
     frame = frame[["pair", ratio]].rename(columns={ratio: "ratio"})
-    bars = alt.Chart(frame).mark_bar().encode(
+    bars = alt.Chart().mark_bar().encode(
         x=alt.X("ratio:Q", title="ratio of the two estimates (log scale; 1 = they agree)", scale=alt.Scale(type="log")),
         y=alt.Y("pair:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420)),
     )
-    rule = alt.Chart(frame).mark_rule(color="black").encode(x=alt.datum(1))
-    chart.svg = _render(alt.layer(bars, rule).properties(width=WIDTH - 200))
+    rule = alt.Chart().mark_rule(color="black").encode(x=alt.datum(1))
+    chart.svg = _render(alt.layer(bars, rule, data=frame).properties(width=WIDTH - 200))
     return chart
 
 
@@ -170,7 +170,7 @@ def published_vs_best(con) -> Chart:
         chart.caption += (f" Shown: the {MAX_REPORTS} most recently published of the {corrected:,} reports with "
                           "corrections (each report's page has all of its figures).")
     frame["label"] = frame["value"].map(_short_money)
-    base = alt.Chart(frame).encode(
+    base = alt.Chart().encode(  # the data is given once, to the layer (below)
         y=alt.Y("figure:N", title=None, axis=alt.Axis(labelLimit=260)),
         x=alt.X("value:Q", title="US dollars (log scale)", scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr=MONEY_LABEL)),
@@ -188,7 +188,7 @@ def published_vs_best(con) -> Chart:
         "datum.basis == 'as published'")
     best = base.mark_text(align="right", dx=-8, fontSize=10).encode(text="label:N").transform_filter(
         "datum.basis == 'best estimate'")
-    layered = alt.layer(link, points, published, best).properties(width=WIDTH - 160)
+    layered = alt.layer(link, points, published, best, data=frame).properties(width=WIDTH - 160)
     chart.svg = _render(layered.facet(row=alt.Row("report_id:N", title=None, header=alt.Header(
         labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold", labelLimit=500))))
     return chart
