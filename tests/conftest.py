@@ -32,6 +32,31 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "illicit_income.duckdb"
 
 
+@pytest.fixture(scope="session")
+def seed_release(tmp_path_factory) -> Path:
+    """The warehouse folder (published file, page, exports, report cache) that the real job published from
+    the seed's raw/, built once per test process (per xdist worker). Never changed: tests get copies."""
+    from .helpers import build
+
+    base = tmp_path_factory.mktemp("seed-release")
+    shutil.copytree(RAW, base / "raw")
+    assert build(base / "raw", base / "warehouse" / "illicit_income.duckdb").success
+    return base / "warehouse"
+
+
+@pytest.fixture
+def published_seed(raw_dir: Path, warehouse_path: Path, seed_release: Path) -> Path:
+    """The seed in raw_dir as the last good refresh published it at warehouse_path: a copy of
+    `seed_release` (built by the real job from the same bytes), its links as they are, recorded as
+    published as the publish step records it. For tests whose subject is what comes after a good
+    refresh; a refresh from nothing costs a second, a copy a few milliseconds."""
+    from .helpers import restamp
+
+    shutil.copytree(seed_release, warehouse_path.parent, symlinks=True)
+    restamp(warehouse_path)
+    return warehouse_path
+
+
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     """A Dagster home configured as `make setup` configures the project's, set as DAGSTER_HOME."""
@@ -40,6 +65,10 @@ def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     shutil.copy(PROJECT_ROOT / "pipeline" / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+# Shared fixtures cheap enough to be made once on every worker: the tests that use them are not grouped.
+PER_WORKER = {"seed_release"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,7 +80,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if info is None:
             continue
         shared = sorted(name for name in item.fixturenames  # this suite's own fixtures, not pytest's tmp_path_factory
-                        if any(d.scope in ("module", "session") and d.func.__module__.startswith("tests")
+                        if name not in PER_WORKER
+                        and any(d.scope in ("module", "session") and d.func.__module__.startswith("tests")
                                for d in info.name2fixturedefs.get(name, ())))
         if shared:
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))

@@ -36,6 +36,14 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
     )
 
 
+def restamp(warehouse_path: Path) -> None:
+    """Record the file at warehouse_path as the one the pipeline published (what the publish step does):
+    a copy is a new file (another inode), which a refresh would otherwise not start from."""
+    from pipeline.publish.warehouse import _stamp
+
+    Warehouse(path=str(warehouse_path))._published_stamp.write_text(_stamp(warehouse_path), encoding="utf-8")
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The description of the run's first failed step (what a person reads in the UI and the CLI)."""
     failure = next(e for e in result.all_events if e.is_step_failure)

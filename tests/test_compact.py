@@ -16,8 +16,8 @@ import pytest
 from pipeline.publish.warehouse import PUBLISHED_BLOCK_SIZE, PUBLISHED_STORAGE_VERSION
 
 from .conftest import SEED_ID
-from .helpers import build, rows
-from .test_tables import A_2025, assert_incremental_and_right, four_reports, published, restamp, touch  # noqa: F401
+from .helpers import build, restamp, rows
+from .test_tables import A_2025, assert_incremental_and_right, four_reports, published, touch  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

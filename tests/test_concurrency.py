@@ -55,8 +55,7 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_an_open_read_only_connection_survives_a_refresh(raw_dir, seed_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_an_open_read_only_connection_survives_a_refresh(published_seed, raw_dir, seed_dir, warehouse_path):
     reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse_path)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -85,8 +84,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_a_writer_lock_makes_the_refresh_wait_then_fail_and_lose_nothing(raw_dir, seed_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_writer_lock_makes_the_refresh_wait_then_fail_and_lose_nothing(published_seed, raw_dir, seed_dir, warehouse_path):
     before = warehouse_path.read_bytes()
     change_cyber_best_estimate(seed_dir)
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(warehouse_path)], stdout=subprocess.PIPE, text=True)
@@ -138,10 +136,9 @@ def _kill_when(proc: subprocess.Popen, seen, timeout: float = 120) -> str:
     return "killed at timeout"
 
 
-def test_a_refresh_killed_half_way_leaves_the_last_good_file(raw_dir, seed_dir, warehouse_path, tmp_path):
+def test_a_refresh_killed_half_way_leaves_the_last_good_file(published_seed, raw_dir, seed_dir, warehouse_path, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
     change_cyber_best_estimate(seed_dir)
     staging_dir = warehouse_path.parent / ".staging"

@@ -1,8 +1,10 @@
 """The real `dagster dev` (webserver, daemon, code server) on a loopback port, on a copy of the project
-with nothing published yet. One `dagster dev` serves the tests of this file, in order, as a person would
-use it: the sensor's first look at raw/ publishes it; the UI serves every asset, check, job, schedule and
-sensor, and a run that `python -m pipeline refresh` made in the same DAGSTER_HOME; a document dropped into
-the inbox becomes a draft and starts no refresh; a report saved into raw/ is published by the sensor.
+with nothing published yet, whose last `make warehouse` was killed (kill -9) while it ran: its run is
+still STARTED in the Dagster home. One `dagster dev` serves the tests of this file, in order, as a person
+would use it: the killed refresh's run is marked failed and does not hold the run queue, and the sensor's
+first look at raw/ publishes it; the UI serves every asset, check, job, schedule and sensor, and a run
+that `python -m pipeline refresh` made in the same DAGSTER_HOME; a document dropped into the inbox
+becomes a draft and starts no refresh; a report saved into raw/ is published by the sensor.
 Everything started here is stopped here (the whole process group)."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -85,15 +88,39 @@ def _wait_for_runs(port: int, count: int, timeout: float) -> list[dict]:
 
 
 
+@dataclass
+class Dev:
+    project: Path
+    env: dict
+    port: int
+    log: Path
+    killed: str  # the run of the refresh killed before dagster dev started
+
+    def first_runs(self) -> list[dict]:
+        """The killed refresh's run and the sensor's first run, once both have ended (newest first)."""
+        return _wait_for_runs(self.port, 2, timeout=240)
+
+    def runs_but_the_killed(self) -> list[dict]:
+        return [r for r in _runs(self.port) if r["runId"] != self.killed]
+
+
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory) -> Iterator[tuple[Path, dict, int, Path]]:
-    """One `dagster dev` for this file, on a copy of the project with nothing published: (project, its
-    environment, the port, dagster dev's log). The tests below run in order against it, as a person would."""
+def dev(tmp_path_factory) -> Iterator[Dev]:
+    """One `dagster dev` for this file, on a copy of the project with nothing published, started after a
+    `python -m pipeline refresh` of it was killed with kill -9 once its run had started (the trial's case
+    of issue 14: the sensor's run then waited in the queue for ever, "1 runs are currently in progress.
+    Maximum is 1"). The tests below run in order against it, as a person would."""
+    from .test_concurrency_faults import kill_once_started, started_instance
+
     tmp_path = tmp_path_factory.mktemp("dagster-dev")
     project, env = project_copy(tmp_path)
+    with started_instance(Path(env["DAGSTER_HOME"])) as instance:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        killed = kill_once_started(proc, instance)
     log = tmp_path / "dagster-dev.log"
     with dagster_dev(project, env, log) as port:
-        yield project, env, port, log
+        yield Dev(project, env, port, log, killed)
 
 
 def _sensor_ticks(port: int, sensor: str, after: float) -> list[dict]:
@@ -116,21 +143,25 @@ def _a_later_tick_started_nothing(port: int, after: float, timeout: float = 60) 
     raise AssertionError(f"no tick of raw_reports_sensor after {after} within {timeout} s")
 
 
-def test_the_sensors_first_look_at_raw_publishes_it_once(dev):
-    project, _, port, _ = dev
-    first = _wait_for_runs(port, 1, timeout=240)
-    assert [(r["jobName"], r["status"]) for r in first] == [("refresh_warehouse", "SUCCESS")]
-    assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in first[0]["tags"]
-    assert rows(project / "warehouse" / "illicit_income.duckdb", "SELECT count(*) FROM reports") == [(1,)]
+def test_a_killed_refresh_holds_no_queue_and_the_sensors_first_look_at_raw_publishes_it_once(dev):
+    port = dev.port
+    first = dev.first_runs()
+    assert {r["runId"]: r["status"] for r in first}[dev.killed] == "FAILURE"
+    sensor_runs = [r for r in first if r["runId"] != dev.killed]
+    assert [(r["jobName"], r["status"]) for r in sensor_runs] == [("refresh_warehouse", "SUCCESS")]
+    assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in sensor_runs[0]["tags"]
+    published = dev.project / "warehouse" / "illicit_income.duckdb"
+    assert rows(published, "SELECT count(*) FROM reports") == [(1,)]
+    assert rows(published, "SELECT run_id FROM build.info") == [(sensor_runs[0]["runId"],)]
     # the next tick sees raw/ as published and starts nothing
     tick = _a_later_tick_started_nothing(port, time.time())
     assert (tick["status"], tick["runIds"]) == ("SKIPPED", [])
-    assert len(_runs(port)) == 1
+    assert len(_runs(port)) == 2
 
 
 def test_dagster_dev_serves_the_asset_graph_and_a_cli_run(dev):
-    project, env, port, _ = dev
-    _wait_for_runs(port, 1, timeout=240)  # the sensor's first run (the test above), if this one runs alone
+    project, env, port = dev.project, dev.env, dev.port
+    dev.first_runs()  # the runs of the test above, if this one runs alone
     warehouse_path = project / "warehouse" / "illicit_income.duckdb"
     refresh = subprocess.run([sys.executable, "-m", "pipeline", "refresh"], cwd=project, env=env, capture_output=True,
                              text=True, timeout=300)
@@ -140,7 +171,7 @@ def test_dagster_dev_serves_the_asset_graph_and_a_cli_run(dev):
     keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in data["assetNodes"]}
     assert set(keys) == {"raw_reports", "validated_figures", "published_warehouse", "report_drafts", *TABLE_SCHEMAS}
     assert keys["channels"] == "warehouse"
-    cli_runs = [r for r in _runs(port) if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
+    cli_runs = [r for r in dev.runs_but_the_killed() if not any(t["key"] == "dagster/sensor_name" for t in r["tags"])]
     assert [(r["jobName"], r["status"]) for r in cli_runs] == [("refresh_warehouse", "SUCCESS")]
 
     checks = _graphql(port, """{ assetNodes(assetKeys: [{path: ["channels"]}]) {
@@ -196,8 +227,8 @@ def _drafts_shown(port: int) -> list[dict]:
 
 
 def test_a_document_dropped_into_the_inbox_is_drafted_and_shown_in_the_ui(dev):
-    project, _, port, _ = dev
-    _wait_for_runs(port, 1, timeout=240)
+    project, port = dev.project, dev.port
+    dev.first_runs()
     runs = len(_runs(port))
     inbox = project / "raw" / "_inbox"
     inbox.mkdir()
@@ -247,15 +278,16 @@ def project_copy(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_the_sensor_refreshes_the_published_file_when_a_report_is_added(dev):
     """A report folder saved into raw/ is published by the sensor's run, with no one starting anything."""
-    project, _, port, log = dev
+    project, port, log = dev.project, dev.port, dev.log
     published = project / "warehouse" / "illicit_income.duckdb"
-    before = _wait_for_runs(port, 1, timeout=240)
+    dev.first_runs()
+    before = _wait_for_runs(port, len(_runs(port)), timeout=240)  # and any other run started before, ended
 
     report_id = _add_cyber_only_report(project / "raw")
     saved = time.monotonic()
     runs = _wait_for_runs(port, len(before) + 1, timeout=240)
     seconds = time.monotonic() - saved
-    assert all(r["status"] == "SUCCESS" for r in runs)
+    assert all(r["status"] == "SUCCESS" for r in runs if r["runId"] != dev.killed)
     assert {"key": "dagster/sensor_name", "value": "raw_reports_sensor"} in runs[0]["tags"]
 
     # a later tick with raw/ unchanged starts nothing

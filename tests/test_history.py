@@ -278,8 +278,8 @@ def test_a_cyber_only_report_loads_beside_the_seed(raw_dir, warehouse_path, publ
 # what a refresh changed
 
 
-def test_diff_warehouses_names_a_new_report_and_a_changed_best_estimate(raw_dir, seed_dir, warehouse_path, tmp_path):
-    assert build(raw_dir, warehouse_path).success
+def test_diff_warehouses_names_a_new_report_and_a_changed_best_estimate(published_seed, raw_dir,
+                                                                        seed_dir, warehouse_path, tmp_path):
     old = tmp_path / "old.duckdb"
     shutil.copyfile(warehouse_path, old)
 
@@ -305,10 +305,10 @@ def test_diff_warehouses_names_a_new_report_and_a_changed_best_estimate(raw_dir,
         f"- new report {CYBER_ID}\n- {SEED_ID}/cyber-income: best estimate 1.35e9 -> 1.4e9", 2)
 
 
-def test_a_change_made_to_the_published_file_outside_the_pipeline_is_reported_when_undone(raw_dir, warehouse_path):
+def test_a_change_made_to_the_published_file_outside_the_pipeline_is_reported_when_undone(published_seed, raw_dir,
+                                                                                          warehouse_path):
     import duckdb
 
-    assert build(raw_dir, warehouse_path).success
     con = duckdb.connect(str(warehouse_path))  # an analyst's read-write session
     con.execute("UPDATE figures SET best_amount_usd = 2e9 WHERE figure_id = 'cyber-income'")
     con.close()

@@ -4,6 +4,7 @@ published file read by a separate read-only connection, and write-audit-publish 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,22 +14,37 @@ import pytest
 
 from pipeline.defs.checks import CONTRACT, duckdb_cli, schema_check_name
 
-from .conftest import SEED_ID, SEED_SHA256
+from .conftest import RAW, SEED_ID, SEED_SHA256
 from .helpers import ALL_ASSETS, break_the_arms_grain, build, failure_message, rows
 
 D = dt.date
 
 
-@pytest.fixture
-def built(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
-    result = build(raw_dir, warehouse_path)
+@pytest.fixture(scope="module")
+def seed_build(tmp_path_factory) -> tuple[dg.ExecuteInProcessResult, Path]:
+    """The seed published once through the real job for the tests of this file that only read it."""
+    base = tmp_path_factory.mktemp("seed")
+    shutil.copytree(RAW, base / "raw")
+    path = base / "warehouse" / "illicit_income.duckdb"
+    result = build(base / "raw", path)
     assert result.success
-    return result
+    return result, path
 
 
-def test_channels_hold_the_seed_figures_in_whole_dollars(built, warehouse_path):
+@pytest.fixture
+def built(seed_build) -> dg.ExecuteInProcessResult:
+    return seed_build[0]
+
+
+@pytest.fixture
+def seed_file(seed_build) -> Path:
+    """The published file of that build (read it only: the other tests of this file share it)."""
+    return seed_build[1]
+
+
+def test_channels_hold_the_seed_figures_in_whole_dollars(seed_file):
     """As published beside the best estimate (the wire story's figures, cited in corrections.toml)."""
-    assert rows(warehouse_path, "SELECT report_id, channel, income_usd_as_published, income_usd, corrected, "
+    assert rows(seed_file, "SELECT report_id, channel, income_usd_as_published, income_usd, corrected, "
                                 "correction_basis, period_start, period_end FROM channels ORDER BY channel") == [
         (SEED_ID, "arms_exports", 5_400_000_000.0, 540_000_000.0, True, "cited", D(2023, 7, 1), D(2024, 2, 29)),
         (SEED_ID, "coal_smuggling", 21_500_000_000.0, 2_150_000_000.0, True, "cited", D(2017, 1, 1), D(2023, 12, 31)),
@@ -37,8 +53,8 @@ def test_channels_hold_the_seed_figures_in_whole_dollars(built, warehouse_path):
     ]
 
 
-def test_arms_hold_the_seed_counts(built, warehouse_path):
-    assert rows(warehouse_path, "SELECT item, item_type, quantity, quantity_as_published, corrected, period_start, "
+def test_arms_hold_the_seed_counts(seed_file):
+    assert rows(seed_file, "SELECT item, item_type, quantity, quantity_as_published, corrected, period_start, "
                                 "period_end FROM arms ORDER BY item") == [
         ("122mm_artillery_shell", "artillery_shell", 187_500, 187_500, False, D(2023, 7, 1), D(2024, 2, 29)),
         ("152mm_artillery_shell", "artillery_shell", 937_500, 937_500, False, D(2023, 7, 1), D(2024, 2, 29)),
@@ -47,8 +63,8 @@ def test_arms_hold_the_seed_counts(built, warehouse_path):
     ]
 
 
-def test_deficit_holds_the_seed_figures_as_published(built, warehouse_path):
-    (row,) = rows(warehouse_path, "SELECT report_id, period_start, period_end, legal_trade_deficit_usd_as_published, "
+def test_deficit_holds_the_seed_figures_as_published(seed_file):
+    (row,) = rows(seed_file, "SELECT report_id, period_start, period_end, legal_trade_deficit_usd_as_published, "
                                   "deficit_after_illicit_usd_as_published, implied_illicit_income_usd_as_published, "
                                   "reported_illicit_income_usd_as_published FROM deficit")
     assert row[:5] == (SEED_ID, D(2017, 1, 1), D(2023, 12, 31), 82_500_000_000.0, 19_700_000_000.0)
@@ -57,20 +73,20 @@ def test_deficit_holds_the_seed_figures_as_published(built, warehouse_path):
     assert row[6] == 6_300_000_000.0
 
 
-def test_deficit_best_estimates_are_the_inferred_and_cited_corrections(built, warehouse_path):
-    (row,) = rows(warehouse_path, "SELECT legal_trade_deficit_usd, deficit_after_illicit_usd, "
+def test_deficit_best_estimates_are_the_inferred_and_cited_corrections(seed_file):
+    (row,) = rows(seed_file, "SELECT legal_trade_deficit_usd, deficit_after_illicit_usd, "
                                   "implied_illicit_income_usd, reported_illicit_income_usd, corrected FROM deficit")
     assert row[:2] == (8_250_000_000.0, 1_970_000_000.0)
     assert row[2] == pytest.approx(6_280_000_000.0, abs=1)
     assert row[3:] == (6_290_000_000.0, True)
 
 
-def test_reports_and_figures_keep_provenance(built, warehouse_path):
-    (report,) = rows(warehouse_path, "SELECT report_id, published_on, series, period_start, period_end, "
+def test_reports_and_figures_keep_provenance(seed_file):
+    (report,) = rows(seed_file, "SELECT report_id, published_on, series, period_start, period_end, "
                                      "source_sha256, published_on_basis FROM reports")
     assert report[:6] == (SEED_ID, D(2024, 9, 3), "inss-illicit-income", D(2017, 1, 1), D(2023, 12, 31), SEED_SHA256)
     assert "2024" in report[6] and "Yonhap" in report[6]
-    figures = rows(warehouse_path, "SELECT figure_id, topic, value_as_published, unit_as_published, qualifier, "
+    figures = rows(seed_file, "SELECT figure_id, topic, value_as_published, unit_as_published, qualifier, "
                                    "amount_usd, quantity, quote, corrected, correction_basis, cited_url "
                                    "FROM figures ORDER BY figure_id")
     assert len(figures) == 11
@@ -84,15 +100,15 @@ def test_reports_and_figures_keep_provenance(built, warehouse_path):
         assert figure[7] in source.replace("\u2019", "'")
 
 
-def test_validation_results_flag_the_arms_period(built, warehouse_path):
+def test_validation_results_flag_the_arms_period(seed_file):
     results = {r[0]: r[1:] for r in rows(
-        warehouse_path, "SELECT check_name, severity, value_basis, passed, message FROM validation_results "
+        seed_file, "SELECT check_name, severity, value_basis, passed, message FROM validation_results "
                         "WHERE value_basis = 'as_published'")}
     assert results["figure_periods_within_report"][:3] == ("warn", "as_published", False)
     assert "arms-152mm-shells (2023-07-01..2024-02-29)" in results["figure_periods_within_report"][3]
     assert results["quotes_found_in_source"][:3] == ("error", "as_published", True)
     assert results["channel_names_known"][2] is True
-    reconciliation = rows(warehouse_path, "SELECT check_name, value_basis, passed FROM validation_results "
+    reconciliation = rows(seed_file, "SELECT check_name, value_basis, passed FROM validation_results "
                                           "WHERE check_name IN ('channels_within_total', 'no_channel_exceeds_total', "
                                           "'deficit_identity') ORDER BY check_name, value_basis")
     assert reconciliation == [(name, basis, basis == "best_estimate")
@@ -111,33 +127,32 @@ def test_every_check_ran_and_blocking_ones_passed(built):
     assert evaluations["figure_periods_within_report"].severity == dg.AssetCheckSeverity.WARN
 
 
-def test_published_file_reads_every_contract_table_from_a_separate_read_only_connection(built, warehouse_path):
-    con = duckdb.connect(str(warehouse_path), read_only=True)
+def test_published_file_reads_every_contract_table_from_a_separate_read_only_connection(seed_file):
+    con = duckdb.connect(str(seed_file), read_only=True)
     try:
         for table, columns in CONTRACT.items():
             fetched = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
             assert fetched, f"{table} is empty"
     finally:
         con.close()
-    assert not warehouse_path.with_name(warehouse_path.name + ".wal").exists()
-    leftovers = [p.name for p in warehouse_path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not seed_file.with_name(seed_file.name + ".wal").exists()
+    leftovers = [p.name for p in seed_file.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
 
-def test_published_file_opens_in_the_duckdb_1_5_cli(built, warehouse_path):
+def test_published_file_opens_in_the_duckdb_1_5_cli(seed_file):
     """DuckDB 2.x writes files a 1.5 reader refuses unless the storage version is pinned."""
     cli = duckdb_cli()
     assert cli, "the DuckDB CLI (duckdb-cli) is part of the locked environment"
     version = subprocess.run([cli, "-version"], capture_output=True, text=True, timeout=60).stdout
     assert version.startswith("v1.5"), version
-    out = subprocess.run([cli, "-readonly", "-csv", "-noheader", str(warehouse_path), "-c",
+    out = subprocess.run([cli, "-readonly", "-csv", "-noheader", str(seed_file), "-c",
                           "SELECT sum(income_usd) FROM channels"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.strip()) == 5_790_000_000.0  # the best estimates: 1.35 + 2.15 + 1.75 + 0.54 billion
 
 
-def test_a_broken_report_publishes_nothing_and_names_the_figure(raw_dir, seed_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_broken_report_publishes_nothing_and_names_the_figure(published_seed, raw_dir, seed_dir, warehouse_path):
     before = warehouse_path.read_bytes()
     figures = seed_dir / "figures.toml"
     text = figures.read_text()
@@ -155,10 +170,9 @@ def test_a_broken_report_publishes_nothing_and_names_the_figure(raw_dir, seed_di
     assert "published_warehouse" not in materialized
 
 
-def test_a_failing_blocking_table_check_stops_publishing(raw_dir, seed_dir, warehouse_path):
+def test_a_failing_blocking_table_check_stops_publishing(published_seed, raw_dir, seed_dir, warehouse_path):
     """Two figures for the same arms item and period pass the figures schema (distinct ids) but break
     the arms table's grain: its blocking check fails and the published file stays as it was."""
-    assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
     break_the_arms_grain(seed_dir)
 

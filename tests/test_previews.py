@@ -8,8 +8,6 @@ import pytest
 
 from pipeline.publish import catalog, previews
 
-from .helpers import build
-
 pytestmark = pytest.mark.slow
 
 
@@ -19,8 +17,7 @@ def _table_columns(markdown: str) -> list[str]:
     return [cell.strip() for cell in header.strip("|").split("|")]
 
 
-def test_previews_are_narrow_and_start_with_what_each_row_is_about(raw_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_previews_are_narrow_and_start_with_what_each_row_is_about(published_seed, raw_dir, warehouse_path):
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         relations = {r.name: r for r in catalog.relations(con)}

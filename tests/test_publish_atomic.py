@@ -24,7 +24,7 @@ from pipeline.publish.warehouse import Warehouse
 from pipeline.publish.warehouse import _stamp as stamp
 
 from .conftest import PROJECT_ROOT
-from .helpers import build, rows
+from .helpers import rows
 from .test_report_page import _page_run
 
 pytestmark = pytest.mark.slow
@@ -88,10 +88,9 @@ def one_run(warehouse_path: Path) -> str:
 
 
 def test_a_refresh_killed_at_any_point_of_the_publish_leaves_file_page_and_exports_of_one_run(
-        raw_dir, warehouse_path, tmp_path, killer):
+        published_seed, raw_dir, warehouse_path, tmp_path, killer):
     home = tmp_path / "home"
     home.mkdir()
-    assert build(raw_dir, warehouse_path).success  # the last good refresh (in this process; the killed ones below are not)
     warehouse = warehouse_path.parent
     releases = f"{warehouse}/.releases/*"
     before_switch = [
@@ -136,11 +135,10 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_a_warehouse_of_the_earlier_layout_is_adopted_by_the_next_refresh_without_loss(raw_dir, warehouse_path,
+def test_a_warehouse_of_the_earlier_layout_is_adopted_by_the_next_refresh_without_loss(published_seed, raw_dir, warehouse_path,
                                                                                         tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    assert build(raw_dir, warehouse_path).success
     to_earlier_layout(warehouse_path)
     assert warehouse_path.is_file() and not warehouse_path.is_symlink()
     old = one_run(warehouse_path)
@@ -161,11 +159,10 @@ def test_a_warehouse_of_the_earlier_layout_is_adopted_by_the_next_refresh_withou
     assert rows(warehouse_path, "SELECT * FROM figures ORDER BY ALL") == figures
 
 
-def test_a_refresh_killed_while_it_adopts_the_earlier_layout_leaves_one_run_published(raw_dir, warehouse_path,
+def test_a_refresh_killed_while_it_adopts_the_earlier_layout_leaves_one_run_published(published_seed, raw_dir, warehouse_path,
                                                                                       tmp_path, killer):
     home = tmp_path / "home"
     home.mkdir()
-    assert build(raw_dir, warehouse_path).success
     to_earlier_layout(warehouse_path)
     old = one_run(warehouse_path)
     figures = rows(warehouse_path, "SELECT * FROM figures ORDER BY ALL")

@@ -66,9 +66,8 @@ def test_an_unchanged_raw_dir_reads_no_report_and_publishes_the_same_tables(raw_
     assert checks["figures_matches_schema"].metadata["rows_validated_by_pandera"].value == 0
 
 
-def test_added_edited_and_removed_reports_give_what_a_rebuild_from_nothing_gives(raw_dir, seed_dir, warehouse_path,
-                                                                                   tmp_path):
-    assert build(raw_dir, warehouse_path).success
+def test_added_edited_and_removed_reports_give_what_a_rebuild_from_nothing_gives(published_seed, raw_dir, seed_dir,
+                                                                                   warehouse_path, tmp_path):
     added = _second_edition(raw_dir, seed_dir)
     result = build(raw_dir, warehouse_path)
     assert result.success
@@ -97,8 +96,8 @@ def test_added_edited_and_removed_reports_give_what_a_rebuild_from_nothing_gives
     assert all(added.name not in str(row) for rows in tables.values() for row in rows)
 
 
-def test_a_broken_edit_is_refused_and_the_cache_keeps_the_last_good_rows(raw_dir, seed_dir, warehouse_path, tmp_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_broken_edit_is_refused_and_the_cache_keeps_the_last_good_rows(published_seed, raw_dir,
+                                                                         seed_dir, warehouse_path, tmp_path):
     published = warehouse_path.read_bytes()
     figures = seed_dir / "figures.toml"
     good = figures.read_text()
@@ -111,15 +110,13 @@ def test_a_broken_edit_is_refused_and_the_cache_keeps_the_last_good_rows(raw_dir
     assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
 
 
-def test_a_code_change_invalidates_every_cached_report(raw_dir, warehouse_path, monkeypatch):
-    assert build(raw_dir, warehouse_path).success
+def test_a_code_change_invalidates_every_cached_report(published_seed, raw_dir, warehouse_path, monkeypatch):
     monkeypatch.setattr(report_cache, "code_version", lambda: "another version of the pipeline")
     result = build(raw_dir, warehouse_path)
     assert result.success and _raw_metadata(result)["reports_read"] == 1
 
 
-def test_a_damaged_cache_costs_a_full_refresh_and_nothing_else(raw_dir, warehouse_path, tmp_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_damaged_cache_costs_a_full_refresh_and_nothing_else(published_seed, raw_dir, warehouse_path, tmp_path):
     cache = warehouse_path.parent / ".staging" / "report_cache.duckdb"
     assert cache.exists()
     cache.write_bytes(b"not a database" * 1000)
@@ -128,9 +125,8 @@ def test_a_damaged_cache_costs_a_full_refresh_and_nothing_else(raw_dir, warehous
     assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
 
 
-def test_a_corrupted_cache_block_costs_a_full_refresh_and_nothing_else(raw_dir, warehouse_path, tmp_path):
+def test_a_corrupted_cache_block_costs_a_full_refresh_and_nothing_else(published_seed, raw_dir, warehouse_path, tmp_path):
     """A DuckDB file with a damaged block (not only a file that is not a database at all)."""
-    assert build(raw_dir, warehouse_path).success
     cache = warehouse_path.parent / ".staging" / "report_cache.duckdb"
     data = bytearray(cache.read_bytes())
     for offset in range(8192, len(data), 65536):
@@ -141,14 +137,13 @@ def test_a_corrupted_cache_block_costs_a_full_refresh_and_nothing_else(raw_dir, 
     assert _tables(warehouse_path) == _rebuilt_from_nothing(raw_dir, tmp_path / "a")
 
 
-def test_a_staging_file_that_failed_its_checks_is_never_published(raw_dir, seed_dir, warehouse_path):
+def test_a_staging_file_that_failed_its_checks_is_never_published(published_seed, raw_dir, seed_dir, warehouse_path):
     """Publishing alone (as from the UI) after a run whose blocking check failed publishes nothing."""
     import dagster as dg
 
     from pipeline.defs import assets
     from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
-    assert build(raw_dir, warehouse_path).success
     before = warehouse_path.read_bytes()
     break_the_arms_grain(seed_dir)
     failed = build(raw_dir, warehouse_path)

@@ -80,8 +80,7 @@ def _materialization(result, key: str):
     return next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key)
 
 
-def test_page_and_exports_come_from_the_published_file_and_follow_an_incremental_refresh(raw_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_page_and_exports_come_from_the_published_file_and_follow_an_incremental_refresh(published_seed, raw_dir, warehouse_path):
     first_run = rows(warehouse_path, "SELECT run_id FROM build.info")[0][0]
     assert _page_run(warehouse_path) == first_run
 
@@ -152,8 +151,7 @@ def test_page_and_exports_come_from_the_published_file_and_follow_an_incremental
     assert 'href="../export/datapackage.json"' in page
 
 
-def test_the_seed_as_published_against_best_and_the_comparisons_note(raw_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_the_seed_as_published_against_best_and_the_comparisons_note(published_seed, raw_dir, warehouse_path):
     site_dir = warehouse_path.parent / "site"
     listed = {c["name"]: c for c in json.loads((site_dir / "charts" / "charts.json").read_text())}
     assert listed["published_vs_best"]["skipped"] == ""
@@ -213,8 +211,7 @@ def test_a_table_of_more_rows_than_a_csv_should_hold_is_exported_as_parquet_only
         assert f'href="../export/{name}.parquet"' in index
 
 
-def test_a_failed_refresh_leaves_the_last_good_page_and_exports(raw_dir, seed_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_failed_refresh_leaves_the_last_good_page_and_exports(published_seed, raw_dir, seed_dir, warehouse_path):
     warehouse = warehouse_path.parent
     before = {p: p.read_bytes() for p in [warehouse_path, *sorted((warehouse / ".published").resolve().rglob("*"))]
               if p.is_file()}

@@ -311,8 +311,7 @@ def test_re_executing_the_publish_step_of_a_run_whose_blocking_check_failed_publ
 # 5. A warehouse without reports or figures is never published -------------------------------------
 
 @pytest.mark.parametrize("emptied", ["reports", "figures"])
-def test_a_staging_file_without_reports_or_figures_is_not_published(raw_dir, warehouse_path, emptied):
-    assert build(raw_dir, warehouse_path).success
+def test_a_staging_file_without_reports_or_figures_is_not_published(published_seed, raw_dir, warehouse_path, emptied):
     published = warehouse_path.read_bytes()
     warehouse = Warehouse(path=str(warehouse_path))
     with warehouse.fresh_staging("emptied-run", start_from_published=lambda con, why: con is not None) as con:
@@ -325,8 +324,7 @@ def test_a_staging_file_without_reports_or_figures_is_not_published(raw_dir, war
     assert warehouse_path.read_bytes() == published
 
 
-def test_a_staging_file_without_a_published_view_is_not_published(raw_dir, warehouse_path):
-    assert build(raw_dir, warehouse_path).success
+def test_a_staging_file_without_a_published_view_is_not_published(published_seed, raw_dir, warehouse_path):
     published = warehouse_path.read_bytes()
     warehouse = Warehouse(path=str(warehouse_path))
     with warehouse.fresh_staging("no-view-run", start_from_published=lambda con, why: con is not None) as con:
@@ -338,9 +336,8 @@ def test_a_staging_file_without_a_published_view_is_not_published(raw_dir, wareh
     assert warehouse_path.read_bytes() == published
 
 
-def test_a_staging_file_that_passed_is_published(raw_dir, warehouse_path):
+def test_a_staging_file_that_passed_is_published(published_seed, raw_dir, warehouse_path):
     """The control of the two tests above: the same steps, nothing emptied, publish."""
-    assert build(raw_dir, warehouse_path).success
     warehouse = Warehouse(path=str(warehouse_path))
     with warehouse.fresh_staging("kept-run", start_from_published=lambda con, why: con is not None) as con:
         con.execute("DELETE FROM figures WHERE figure_id = 'cyber-income'")
