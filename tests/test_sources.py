@@ -190,7 +190,11 @@ def test_the_same_document_under_two_ids_is_flagged_naming_both(tmp_path):
     got = dict(rows(path, "SELECT report_id, message FROM validation_results WHERE check_name = 'distinct_documents' "
                           "AND NOT passed"))
     assert set(got) == {SEED_ID, "inss-illicit-income-copy"}
-    assert SEED_ID in got["inss-illicit-income-copy"] and "inss-illicit-income-copy" in got[SEED_ID]
+    [(sha,)] = rows(path, "SELECT source_sha256 FROM reports WHERE report_id = ?", [SEED_ID])
+    for report_id, other in [(SEED_ID, "inss-illicit-income-copy"), ("inss-illicit-income-copy", SEED_ID)]:
+        assert got[report_id] == (f"report folders '{report_id}', '{other}' store the same document (sha256 {sha[:12]}...): "
+                                  "one report under two ids counts as two sources that agree; keep one folder, or store "
+                                  "each folder's own document")
 
 
 def test_a_report_that_agrees_passes_and_one_added_later_is_compared_after_an_incremental_refresh(tmp_path, dagster_home):

@@ -143,12 +143,14 @@ def test_a_report_that_agrees_on_everything_passes_naming_the_three_closest_and_
         assert (passed, status) == (True, "passed")
         assert message.startswith("6 comparison(s) with other sources, all within 1.5x: ")
         assert message.endswith("; and 3 more in source_comparisons")
-        # the three closest: incidents and share 1.1x, the yearly rate 1.11x; the money 1.2x apart is not named
-        assert f"cyber incidents 2020-01-01..2020-12-31: {BETA} says 44, {ALPHA} says 40 (1.1x apart)" in message
-        assert f"cyber share 2020-01-01..2020-12-31: {BETA} says 55%, {ALPHA} says 50% (1.1x apart)" in message
-        assert (f"cyber income per year 2020-01-01..2020-12-31: {BETA} says 1e9/year, {ALPHA} says 900e6/year "
-                "(1.11x apart)") in message
-        assert "1.2x apart" not in message and "says about" not in message
+        # the three closest, each once, "; " between them: incidents and share 1.1x, the yearly rate 1.11x; the
+        # money 1.2x apart is not named
+        listed = message.removeprefix("6 comparison(s) with other sources, all within 1.5x: ").removesuffix(
+            "; and 3 more in source_comparisons")
+        assert sorted(listed.split("; ")) == sorted([
+            f"cyber incidents 2020-01-01..2020-12-31: {BETA} says 44, {ALPHA} says 40 (1.1x apart)",
+            f"cyber share 2020-01-01..2020-12-31: {BETA} says 55%, {ALPHA} says 50% (1.1x apart)",
+            f"cyber income per year 2020-01-01..2020-12-31: {BETA} says 1e9/year, {ALPHA} says 900e6/year (1.11x apart)"])
 
 
 def test_a_report_that_disagrees_fails_naming_the_three_furthest_apart_and_counting_the_rest(three_series):
@@ -159,17 +161,21 @@ def test_a_report_that_disagrees_fails_naming_the_three_furthest_apart_and_count
         # 12 pairs (6 things, 2 earlier series); the yearly rates agree (950e6 against 900e6 and 1e9)
         assert message.startswith("10 of 12 comparison(s) with other sources differ by more than 1.5x, the furthest apart: ")
         assert message.endswith("; and 7 more (every pair is in source_comparisons)")
-        assert f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {BETA} says 55% (11x apart)" in message
-        assert f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {ALPHA} says 50% (10x apart)" in message
-        assert f"overseas_labor 2020-01-01..2020-12-31: {GAMMA} says 3e9, {ALPHA} says 500e6 (6x apart)" in message
-        assert f"{BETA} says about 1.2e9" not in message  # 4.17x: not among the three furthest
+        # the three furthest apart, each once, "; " between them; beta's 1.2e9 against 5e9 (4.17x) is not one
+        listed = message.removeprefix("10 of 12 comparison(s) with other sources differ by more than 1.5x, the furthest "
+                                      "apart: ").removesuffix("; and 7 more (every pair is in source_comparisons)")
+        assert sorted(listed.split("; ")) == sorted([
+            f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {BETA} says 55% (11x apart)",
+            f"cyber share 2020-01-01..2020-12-31: {GAMMA} says 5%, {ALPHA} says 50% (10x apart)",
+            f"overseas_labor 2020-01-01..2020-12-31: {GAMMA} says 3e9, {ALPHA} says 500e6 (6x apart)"])
 
 
 def test_every_report_that_stores_its_own_document_passes_distinct_documents(three_series):
     for report_id in (ALPHA, BETA, GAMMA):
         (passed, status, message), = _check(three_series, report_id, "distinct_documents").values()
         assert (passed, status) == (True, "passed")
-        assert message.startswith("no other report folder stores this document (sha256 ")
+        [(sha,)] = rows(three_series, "SELECT source_sha256 FROM reports WHERE report_id = ?", [report_id])
+        assert message == f"no other report folder stores this document (sha256 {sha[:12]}...)"
 
 
 def test_a_factor_just_over_the_limit_is_shown_with_the_digits_that_tell_it_is_over(three_series):
@@ -298,3 +304,84 @@ def test_latest_channels_average_per_year_over_whole_months_or_days(three_series
     assert theta == (pytest.approx(19 / 12), pytest.approx(2e9 / (19 / 12)))
     kappa = got[("kappa-2024-08-20", "cyber", "2020-07-02")]  # 2020-07-02..2021-07-02: 366 days
     assert kappa == (pytest.approx(366 / 365.2425), pytest.approx(1e9 / (366 / 365.2425)))
+
+
+def test_a_money_average_per_year_is_shown_per_year_and_as_the_total_it_comes_from(three_series):
+    """Two periods of a year and a day or two (lambda's 367 days, kappa's 366) are compared per year: each side
+    says its dollars per year and the total it is averaged from, both in dollars."""
+    for passed, status, message in _check(three_series, LAMBDA_2).values():
+        assert (passed, status) == (True, "passed")
+        assert message == ("1 comparison(s) with other sources, all within 1.5x: cyber per year 2020-07-02..2021-07-03 "
+                           f"vs 2020-07-02..2021-07-02: {LAMBDA_2} says 995.2e6/year (1e9 over 1 years), {KAPPA_2} says "
+                           "997.9e6/year (1e9 over 1 years) (1x apart)")  # 1e9 / (367 / 365.2425), / (366 / 365.2425)
+
+
+def _copy(three_series: Path, tmp_path: Path):
+    import duckdb
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(three_series, copy)
+    return duckdb.connect(str(copy))
+
+
+CROSS_ROWS = ("SELECT report_id, check_name, value_basis, passed, status, message FROM validation_results "
+              "WHERE check_name IN ('sources_agree', 'distinct_documents') ORDER BY ALL")
+
+
+def test_a_report_with_as_many_comparisons_as_are_named_counts_no_more(three_series, tmp_path):
+    """cross_checks.rows on a copy of the file where beta keeps only its three comparisons of money (all 1.2x
+    apart): the message names the three and says nothing of more."""
+    from pipeline.build import cross_checks
+
+    con = _copy(three_series, tmp_path)
+    con.execute("DELETE FROM source_comparisons WHERE report_id = ? AND unit <> 'USD'", [BETA])
+    found = {(check, basis): message for report, check, _, basis, _, _, message in cross_checks.rows(con, f"SELECT '{BETA}'")
+             if report == BETA}
+    con.close()
+    message = found[("sources_agree", "best_estimate")]
+    assert message.startswith("3 comparison(s) with other sources, all within 1.5x: ")
+    assert not message.endswith("more in source_comparisons"), message
+    assert message.count("(1.2x apart)") == 3
+
+
+def test_the_cross_report_rows_are_written_again_for_the_chosen_reports_only(three_series, tmp_path):
+    """write_rows with a query of reports (what an incremental build gives it): those reports' sources_agree
+    rows are computed again, the others' kept as they are (not duplicated), distinct_documents of every report
+    written again."""
+    from pipeline.build import cross_checks
+
+    con = _copy(three_series, tmp_path)
+    before = con.execute(CROSS_ROWS).fetchall()
+    con.execute("DELETE FROM validation_results WHERE check_name = 'sources_agree' AND report_id = ?", [BETA])
+    con.execute("UPDATE validation_results SET message = 'kept' WHERE check_name = 'sources_agree' AND report_id = ?",
+                [GAMMA])
+    con.execute("DELETE FROM validation_results WHERE check_name = 'distinct_documents'")
+    cross_checks.write_rows(con, f"SELECT '{BETA}'")
+    after = con.execute(CROSS_ROWS).fetchall()
+    con.close()
+    assert [r for r in after if r[0] != GAMMA or r[1] != "sources_agree"] == \
+        [r for r in before if r[0] != GAMMA or r[1] != "sources_agree"]
+    assert {r[5] for r in after if r[0] == GAMMA and r[1] == "sources_agree"} == {"kept"}
+
+
+def test_the_cross_report_rows_of_every_report_are_written_again_without_a_choice(three_series, tmp_path):
+    from pipeline.build import cross_checks
+
+    con = _copy(three_series, tmp_path)
+    before = con.execute(CROSS_ROWS).fetchall()
+    con.execute("DELETE FROM validation_results WHERE check_name IN ('sources_agree', 'distinct_documents')")
+    cross_checks.write_rows(con)
+    after = con.execute(CROSS_ROWS).fetchall()
+    con.close()
+    assert after == before
+
+
+def test_a_factor_is_shown_with_at_most_eight_digits_and_an_infinite_one_in_words():
+    """cross_checks._factor: as many digits as tell which side of 1.5 a factor lies on, at most 8; a factor
+    against a zero estimate is infinite."""
+    from pipeline.build.cross_checks import _factor
+
+    assert _factor(float("inf")) == "infinitely far"
+    assert _factor(1.5 + 1e-7) == "1.5000001x apart"
+    assert _factor(1.5 + 1e-8) == "1.5x apart"  # 9 digits would tell; 8 is the most shown
+    assert _factor(1.5) == "1.5x apart"
