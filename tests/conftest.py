@@ -67,21 +67,19 @@ def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     return home
 
 
-# Shared fixtures cheap enough to be made once on every worker: the tests that use them are not grouped.
-PER_WORKER = {"seed_release"}
+# The test files that take longest, measured (docs/benchmark.md: about a minute each on a worker), longest
+# first. `make test` gives each worker a whole file at a time (pytest-xdist --dist loadfile, so that the tests
+# of a file share its module-scoped fixtures: a warehouse built once, one dagster dev, one PostgreSQL server),
+# in the order collected: these go first, so that none of them is left running alone at the end while the
+# other workers have finished. dagster dev and PostgreSQL mostly wait on their servers, which overlaps well
+# with the other workers' CPU work. A file not listed keeps its place after them.
+LONGEST_FIRST = ("test_dagster_dev", "test_tables", "test_concurrency_faults", "test_publish_atomic", "test_postgres",
+                 "test_report_cache", "test_fuzz", "test_silent_bugs", "test_history", "test_dev_start")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`, --dist loadgroup), the tests that share a module- or session-scoped
-    fixture (a warehouse built once, a PostgreSQL server) run on one worker, so it is made once; every
-    other test goes to whichever worker is free."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        shared = sorted(name for name in item.fixturenames  # this suite's own fixtures, not pytest's tmp_path_factory
-                        if name not in PER_WORKER
-                        and any(d.scope in ("module", "session") and d.func.__module__.startswith("tests")
-                               for d in info.name2fixturedefs.get(name, ())))
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and among the others, is kept
