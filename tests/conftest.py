@@ -3,6 +3,7 @@ touches the project's own raw/, warehouse/ or Dagster instance."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -78,6 +79,9 @@ LONGEST_FIRST = ("test_dagster_dev", "test_tables", "test_concurrency_faults", "
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # only to spread files over workers: a run in one process (mutmut's, fastest first) keeps its order
+
     def rank(item: pytest.Item) -> int:
         name = item.path.stem
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)

@@ -141,8 +141,8 @@ def test_an_unreadable_published_file_and_its_wal_are_set_aside_beside_it_stampe
         time.tzset()
     [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("illicit_income.unreadable-") and p.suffix == ".duckdb"]
     stamp = re.fullmatch(r"illicit_income\.unreadable-(\d{8}T\d{6}Z)\.duckdb", aside.name).group(1)
-    # UTC, not Seoul's time (9 hours apart); a few seconds of slack for the wall clock, which a virtual machine
-    # under load was seen to step back (a stamp a second older than the files the test had just written)
+    # UTC, not Seoul's time (9 hours apart), with a few seconds of slack: the stamp (time.gmtime(), whose
+    # clock the C library may read coarser than datetime.now()'s) was once seen a second before `before`
     slack = datetime.timedelta(seconds=5)
     assert before - slack <= datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC) <= after + slack
     assert aside.read_text() == "file of run-1" and aside.stat().st_ino == published.stat().st_ino  # the same bytes

@@ -92,7 +92,7 @@ def from_nothing(raw_dir: Path, where: Path) -> dict[str, list[tuple]]:
         assert result.success
         assert info(path)["method"] == "from nothing"
         _FROM_NOTHING[key] = tables(path)
-    return _FROM_NOTHING[key]
+    return {name: list(found) for name, found in _FROM_NOTHING[key].items()}  # a copy: the memo stays as built
 
 
 def materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 
 _called_in_file: dict[str, set[str]] = {}
-_setup_of_fixture: dict[tuple[str, str], float] = {}
+_setup_of_fixture: dict[tuple[str, str], float] = {}  # (file, or "" for a session fixture; name)
 _setup_of_test: dict[str, float] = {}
 
 
@@ -50,14 +50,20 @@ def pytest_runtest_makereport(item, call):
     if state is None or call.when not in ("setup", "call"):
         return
     info = getattr(item, "_fixtureinfo", None)
-    shared = [name for name in item.fixturenames  # this suite's module- and session-scoped fixtures this test uses
-              if info is not None and any(d.scope in ("module", "session") and d.func.__module__.startswith("tests")
-                                          for d in info.name2fixturedefs.get(name, ()))]
+    # this suite's module- and session-scoped fixtures this test uses, each under what it is shared by: its file
+    # for a module fixture, every file for a session one (made once per process, by whichever test comes first)
+    shared = []
+    for name in item.fixturenames:
+        scopes = {d.scope for d in (info.name2fixturedefs.get(name, ()) if info is not None else ())
+                  if d.func.__module__.startswith("tests")}
+        if "session" in scopes:
+            shared.append(("", name))
+        elif "module" in scopes:
+            shared.append((str(item.path), name))
     if call.when == "setup":  # the first test that uses a shared fixture pays for it in its setup
         _setup_of_test[item.nodeid] = call.duration
-        for name in shared:
-            _setup_of_fixture[(str(item.path), name)] = max(_setup_of_fixture.get((str(item.path), name), 0.0),
-                                                            call.duration)
+        for key in shared:
+            _setup_of_fixture[key] = max(_setup_of_fixture.get(key, 0.0), call.duration)
     elif item.nodeid in state.duration_by_test:  # what running this test alone costs
         state.duration_by_test[item.nodeid] += max([_setup_of_test.get(item.nodeid, 0.0)]
-                                                   + [_setup_of_fixture[(str(item.path), name)] for name in shared])
+                                                   + [_setup_of_fixture.get(key, 0.0) for key in shared])
