@@ -8,8 +8,15 @@ tests, the publish group with the tests that build and publish. SQL: tests/mutat
 Prints the score per module and in all, and every surviving mutant (`mutmut show NAME` in the group's
 folder shows its diff).
 
-    python -m tests.mutation.run [GROUP ...]      groups: loader sources publish sql
-    python -m tests.mutation.run --report         the last run's results again
+    python -m tests.mutation.run [GROUP ...]        groups: loader sources publish sql
+    python -m tests.mutation.run --keep GROUP ...   after a change: only what it may have changed (below)
+    python -m tests.mutation.run --report           the last run's results again
+
+--keep starts from the group's last run instead of from nothing: the copy takes the code and tests as they
+are now, keeping mutmut's results, and only the mutants whose result may have changed are run: those of the
+functions whose code changed (mutmut resets them by the function's hash), every survivor (a new or changed
+test may kill it; mutmut collects which functions a new test calls), and any left unchecked by an
+interrupted run. A kill is kept: a test that was weakened since is not seen (run without --keep for that).
 """
 
 from __future__ import annotations
@@ -91,12 +98,17 @@ def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "]"
 
 
-def _prepare(group: str) -> Path:
-    """A scratch copy of the project whose [tool.mutmut] mutates this group's modules with its tests."""
+def _prepare(group: str, keep: bool = False) -> Path:
+    """A scratch copy of the project whose [tool.mutmut] mutates this group's modules with its tests; with
+    `keep`, the code and tests of the copy are replaced and mutmut's results (mutants/) kept."""
     spec = GROUPS[group]
     folder = WORK / group
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    if keep and (folder / "mutants").is_dir():
+        for name in ("pipeline", "tests", "raw"):
+            shutil.rmtree(folder / name, ignore_errors=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     for name in ("pipeline", "tests", "raw"):
         shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -140,14 +152,25 @@ def patterns(group: str) -> list[str]:
     return found
 
 
-def run_mutmut(group: str, folder: Path) -> dict[str, str]:
-    """{mutant name: status} of one group, mutated in its prepared folder."""
+def run_mutmut(group: str, folder: Path, keep: bool = False) -> dict[str, str]:
+    """{mutant name: status} of one group, mutated in its prepared folder. mutmut runs every mutant it is
+    named (a pattern names them all); with `keep`, the survivors of the last run are named first, then the
+    mutants left without a result (the changed functions', which mutmut reset, and the unchecked)."""
     started = time.monotonic()
     print(f"mutmut, group {group}: {', '.join(GROUPS[group]['modules'])} (progress in {folder / 'mutmut.log'})",
           flush=True)
+    if keep and (folder / "mutants").is_dir():
+        steps = [lambda: [n for n, status in mutmut_results(group, folder).items() if status not in KILLED],
+                 lambda: [n for n, status in mutmut_results(group, folder).items() if status == "not checked"]]
+    else:
+        steps = [lambda: patterns(group)]
     with open(folder / "mutmut.log", "w") as log:
-        subprocess.run([str(MUTMUT), "run", "--max-children", str(MAX_CHILDREN), *patterns(group)], cwd=folder, check=False,
-                       stdout=log, stderr=subprocess.STDOUT)
+        for step in steps:
+            names = step()
+            print(f"mutmut, group {group}: {len(names)} name(s) or pattern(s) to run", flush=True)
+            if names:
+                subprocess.run([str(MUTMUT), "run", "--max-children", str(MAX_CHILDREN), *names], cwd=folder,
+                               check=False, stdout=log, stderr=subprocess.STDOUT)
     print(f"mutmut, group {group}: {time.monotonic() - started:.0f} s", flush=True)
     return mutmut_results(group, folder)
 
@@ -213,11 +236,14 @@ def main(argv: list[str]) -> int:
             print(f"(the SQL run was interrupted after {sql['total']} of its {sql['of']} mutants)")
 
         return 0
-    groups = argv or [*GROUPS, "sql"]
+    keep = "--keep" in argv
+    groups = [arg for arg in argv if arg != "--keep"] or [*GROUPS, "sql"]
+    if keep and "sql" in groups:
+        print("--keep is for the Python groups (the SQL mutants keep no results): the SQL group runs whole")
     started = time.monotonic()
     print(f"load average at the start: {_load()}", flush=True)
     # every copy is made first, so that the whole run measures the code and tests as they were when it started
-    folders = {group: _prepare(group) for group in groups if group in GROUPS}
+    folders = {group: _prepare(group, keep) for group in groups if group in GROUPS}
     from tests.mutation.sql_mutants import RESULTS
 
     sql_process = None
@@ -231,7 +257,7 @@ def main(argv: list[str]) -> int:
     statuses: dict[str, str] = {}
     try:
         for group, folder in folders.items():
-            statuses.update(run_mutmut(group, folder))
+            statuses.update(run_mutmut(group, folder, keep))
         if sql_process is not None:
             sql_process.wait()
             print(f"SQL mutants: done after {time.monotonic() - started:.0f} s", flush=True)
