@@ -109,6 +109,7 @@ bench: setup
 # Mutation testing, not part of `make test` (docs/mutation.md): mutmut over the modules that decide a
 # published number or protect the published file, and a small mutator of pipeline/build/sql/; prints the score
 # and every surviving mutant; niced (its measured time: docs/mutation.md). MUTATION_ARGS="sql" runs one group,
+# MUTATION_ARGS="--keep sources" only what a change may have changed since its last run,
 # MUTATION_ARGS=--report prints the last run's results again.
 mutation: setup
 	nice -n 19 $(VENV)/bin/python -m tests.mutation.run $(MUTATION_ARGS)
