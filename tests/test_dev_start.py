@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.defs.automation import raw_reports_sensor
 
-from .conftest import RAW, SEED_ID
-from .helpers import build, edit
+from .conftest import SEED_ID
+from .helpers import edit
 from .test_sensor import sensor_resources
 
 
@@ -24,21 +24,11 @@ def instance():
         yield inst
 
 
-@pytest.fixture(scope="module")
-def published_once(tmp_path_factory) -> Path:
-    """raw/ (the seed) and the warehouse the real job published from it, built once for this module."""
-    base = tmp_path_factory.mktemp("published")
-    shutil.copytree(RAW, base / "raw")
-    assert build(base / "raw", base / "warehouse" / "illicit_income.duckdb").success
-    return base
-
-
 @pytest.fixture
-def published(published_once, tmp_path) -> tuple[Path, Path]:
-    """A private copy of that raw/ and its published warehouse (report cache included): (raw_dir, warehouse_path)."""
-    for name in ("raw", "warehouse"):
-        shutil.copytree(published_once / name, tmp_path / name)
-    return tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb"
+def published(published_seed, raw_dir) -> tuple[Path, Path]:
+    """A private copy of the seed's raw/ and of the warehouse the real job published from it (report cache
+    included; conftest.published_seed): (raw_dir, warehouse_path)."""
+    return raw_dir, published_seed
 
 
 def first_tick(instance, raw_dir: Path, warehouse_path: Path, cursor: str | None = None):

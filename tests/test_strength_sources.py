@@ -268,14 +268,10 @@ def test_the_overlap_share_is_the_days_in_common_over_the_longer_period(three_se
 def test_a_duplicate_key_is_one_problem_per_row_naming_the_key_and_its_values(three_series, tmp_path):
     """The table checks (pipeline.validation.validate_table, real pandera models): two rows of one chunk that
     share a key of several columns are refused as one problem per row, not one per column of the key."""
-    import duckdb
-
     from pipeline.validate.schemas import TABLE_SCHEMAS
     from pipeline.validate.validation import validate_table
 
-    copy = tmp_path / "copy.duckdb"
-    shutil.copy(three_series, copy)
-    con = duckdb.connect(str(copy))
+    con = _copy(three_series, tmp_path)
     con.execute("CREATE TABLE twice AS SELECT * FROM latest_channels")
     con.execute("INSERT INTO twice SELECT * FROM latest_channels WHERE channel = 'overseas_labor' AND report_id = ?",
                 [SEED_ID])
