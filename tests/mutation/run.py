@@ -11,6 +11,7 @@ folder shows its diff).
     python -m tests.mutation.run [GROUP ...]        groups: loader sources publish sql
     python -m tests.mutation.run --keep GROUP ...   after a change: only what it may have changed (below)
     python -m tests.mutation.run --report           the last run's results again
+    python -m tests.mutation.run --costs            where the last run's time went: CPU seconds by function
 
 --keep starts from the group's last run instead of from nothing: the copy takes the code and tests as they
 are now, keeping mutmut's results, and only the mutants whose result may have changed are run: those of the
@@ -40,7 +41,9 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # docstring) are not mutated: they decide no published number, and their XX-wrapped or upper-cased
 # variants would outnumber the mutants that matter. The messages' content is asserted by the tests
 # of bad input (they name folder, file, figure and field).
-MESSAGE_LINES = [r"expected=", r"found=", r"Error\(f?\"", r"description=", r'^\s*f?"[^"]*"\)*,?$', r'^\s*\(?f"']
+MESSAGE_LINES = [r"expected=", r"found=", r"Error\(f?\"", r"description=", r'^\s*f?"[^"]*"\)*,?$', r'^\s*\(?f"',
+                 # raw_reports._check_correction's problem(field, found, expected), as Problem(..., found=...) lines
+                 r"^\s*problem\("]
 
 # Functions whose mutants are not run: they only word a message for a person, or they run while the module
 # is imported, before mutmut can switch a mutant on (so none of their mutants could ever be killed).
@@ -52,8 +55,9 @@ SKIPPED = {
 }
 
 # Each group's tests: the fast ones that call its functions directly, plus the few whole builds (a Dagster
-# run, seconds each) that its functions need to be seen publishing. mutmut runs a mutant's tests fastest
-# first and stops at the first failure, so a whole build costs only the mutants that survive the fast ones.
+# run, seconds each) that its functions need to be seen publishing. A mutant's tests run fastest first
+# (tests/mutation/attribution.py) and stop at the first failure, so a whole build costs only the mutants that
+# survive the fast ones.
 # Refreshes through the command line or a second process are left out (their direct twins are kept).
 GROUPS = {
     "loader": {
@@ -224,7 +228,33 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
             print(f"  {module}: {name}")
 
 
+def costs(top: int = 15) -> None:
+    """What each group's mutants cost (mutants/mutmut-costs.jsonl, written by tests/mutation/attribution.py in each
+    mutant's process; the last line of a mutant run again): CPU seconds of the kills and of the survivors, and the
+    functions whose mutants cost most. A survivor runs every test of its function to the end."""
+    for group in GROUPS:
+        path = WORK / group / "mutants" / "mutmut-costs.jsonl"
+        if not path.is_file():
+            continue
+        last = {row["mutant"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+        by_function: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+        for name, row in last.items():
+            entry = by_function[name.split("__mutmut_")[0]]
+            entry[0] += 1
+            entry[1] += row["killed_by"] is None
+            entry[2] += row["cpu_s"]
+        survived = [row["cpu_s"] for row in last.values() if row["killed_by"] is None]
+        killed = [row["cpu_s"] for row in last.values() if row["killed_by"] is not None]
+        print(f"\ngroup {group}: {len(last)} mutants run, {sum(survived) + sum(killed):.0f} CPU s: "
+              f"{len(killed)} killed in {sum(killed):.0f} s, {len(survived)} not killed in {sum(survived):.0f} s")
+        for function, (count, not_killed, cpu) in sorted(by_function.items(), key=lambda item: -item[1][2])[:top]:
+            print(f"  {cpu:8.1f} s  {count:4} mutants ({not_killed} not killed)  {function}")
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--costs"]:
+        costs()
+        return 0
     if argv == ["--report"]:
         from tests.mutation.sql_mutants import RESULTS
 
