@@ -14,7 +14,16 @@ import pytest
 from pipeline.core.errors import Problem, RawReportError
 from pipeline.core.text import value_text_parts, visible
 from pipeline.read.raw_reports import RawReports, load_raw, not_utf8
-from pipeline.validate.report_checks import AS_PUBLISHED, corrections_change_values, run_report_checks, totals_consistent
+from pipeline.validate.report_checks import (
+    AS_PUBLISHED,
+    _times,
+    channels_within_total,
+    corrections_change_values,
+    diagnose,
+    no_channel_exceeds_total,
+    run_report_checks,
+    totals_consistent,
+)
 from pipeline.validate.validation import _one_per_row, validate_raw
 from tests.conftest import SEED_ID
 from tests.helpers import edit, find_problem
@@ -254,3 +263,77 @@ def test_evidence_that_changed_since_its_correction_or_is_not_utf8_is_refused_na
     not_text = find_problem(refused, folder=f"raw/{SEED_ID}", file="corrections.toml", field="evidence_file")
     assert not_text.found.startswith("'yonhap-wire-2024-09-03.md', byte 0x93 at offset ")
     assert not_text.expected == "a UTF-8 text file"
+
+
+# --- the words of the report checks' verdicts (report_checks: channels, totals, corrections), as published in
+# validation_results.message; written from survivors of `make mutation` (docs/mutation.md)
+
+
+def _channel(figure_id: str, amount: float, period: tuple[str, str], subject: str = "cyber") -> dict:
+    return {**_total(figure_id, amount, period), "topic": "channel", "subject": subject}
+
+
+def test_a_channel_stated_for_a_part_of_its_own_year_is_left_out_as_part_of_it_whatever_the_order() -> None:
+    # the longer period is kept and summed, the shorter named as part of it, though it is stated first
+    passed, message = channels_within_total(A_REPORT, [
+        _total("total", 10e9, YEAR), _channel("cyber-h1", 1e9, FIRST_HALF), _channel("cyber-year", 3e9, YEAR)])
+    assert passed is True
+    assert message == ("channels sum to 3e9, within the stated total 10e9 (2023-01-01..2023-12-31; cyber 3e9; "
+                       "not summed, a part or repeat of another figure of its channel: cyber-h1 "
+                       "(2023-01-01..2023-06-30, part of cyber-year's 2023-01-01..2023-12-31))")
+
+
+@pytest.mark.parametrize("earlier, later", [
+    (("2023-01-01", "2023-06-30"), ("2023-06-30", "2023-12-31")),  # the later one is longer: kept
+    (("2022-12-01", "2023-06-30"), ("2023-06-30", "2023-12-31")),  # the earlier one is longer: kept
+])
+def test_two_figures_of_a_channel_sharing_a_single_day_overlap_and_are_not_both_summed(earlier, later) -> None:
+    passed, message = channels_within_total(A_REPORT, [
+        _total("total", 10e9, ("2022-12-01", "2023-12-31")), _channel("a", 1e9, earlier), _channel("b", 2e9, later)])
+    kept, left = ("a", "b") if earlier[0] == "2022-12-01" else ("b", "a")
+    period = {"a": f"{earlier[0]}..{earlier[1]}", "b": f"{later[0]}..{later[1]}"}
+    assert f"{left} ({period[left]}, overlaps {kept}'s {period[kept]})" in message
+    assert message.startswith(f"channels sum to {'1e9' if kept == 'a' else '2e9'},")
+
+
+def test_a_channel_is_compared_with_totals_that_cover_its_period_only_when_they_cover_every_day() -> None:
+    channel = _channel("cyber-year", 20e9, YEAR)
+    short_by_a_day = [_total("h1", 4e9, FIRST_HALF), _total("h2", 5e9, ("2023-07-01", "2023-12-30"))]
+    passed, message = no_channel_exceeds_total(A_REPORT, [*short_by_a_day, channel])
+    assert (passed, message) == (None, "not compared: no channel lies inside a total's period "
+                                       "(cyber 20e9 (2023-01-01..2023-12-31))")
+    covering = [_total("h1", 4e9, FIRST_HALF), _total("h2", 5e9, SECOND_HALF)]
+    passed, message = no_channel_exceeds_total(A_REPORT, [*covering, channel])
+    assert passed is False
+    assert "cyber 20e9 (2023-01-01..2023-12-31) exceeds the totals that cover its period together" in message
+
+
+def test_parts_that_miss_the_whole_by_exactly_the_tolerance_still_agree_with_it() -> None:
+    # 2% of 100e9 either way: 102e9 and 98e9 agree, the edges included
+    assert _halves_against_year(100e9, 51e9, 51e9)[0] is True
+    assert _halves_against_year(100e9, 49e9, 49e9)[0] is True
+    assert _halves_against_year(100e9, 52e9, 51e9)[0] is False
+
+
+def test_a_ratio_near_one_is_shown_with_the_digits_that_place_it_against_the_tolerance_on_either_side() -> None:
+    assert _times(97.95, 100) == "0.9795x"  # "0.98x" would read as exactly on the edge of a 2% tolerance
+    assert _times(102.1, 100) == "1.021x"
+    assert _times(830, 100) == "8.3x"
+    assert _times(12000, 100) == "120x"
+    assert _times(5, 0) == "against a stated 0"
+
+
+def test_a_slip_is_named_for_amounts_of_one_and_against_a_stated_one() -> None:
+    assert diagnose(1, 10) == "off by a factor of 10, a decimal or unit slip is likely"
+    assert diagnose(10, 1) == "off by a factor of 10, a decimal or unit slip is likely"
+    assert diagnose(0, 10) == "" and diagnose(10, 0) == ""
+
+
+@pytest.mark.parametrize("missing_money", [None, float("nan"), pd.NA])
+def test_a_count_correction_that_changes_the_count_is_seen_changing_it(missing_money) -> None:
+    tonnes = {"figure_id": "coal-tonnes", "topic": "channel", "subject": "coal_smuggling", "amount_usd": missing_money,
+              "best_amount_usd": missing_money, "quantity": 1_500_000.0, "best_quantity": 1_200_000.0,
+              "corrected": True}
+    assert corrections_change_values(A_REPORT, [tonnes]) == (True, "each of 1 correction(s) changes its figure's value")
+    same = {**tonnes, "best_quantity": 1_500_000.0}
+    assert corrections_change_values(A_REPORT, [same])[0] is False
