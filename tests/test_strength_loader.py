@@ -337,3 +337,12 @@ def test_a_count_correction_that_changes_the_count_is_seen_changing_it(missing_m
     assert corrections_change_values(A_REPORT, [tonnes]) == (True, "each of 1 correction(s) changes its figure's value")
     same = {**tonnes, "best_quantity": 1_500_000.0}
     assert corrections_change_values(A_REPORT, [same])[0] is False
+
+
+def test_a_correction_citing_an_implausible_date_is_refused_naming_the_field(seed_dir: Path, raw_dir: Path) -> None:
+    text = (seed_dir / "corrections.toml").read_text(encoding="utf-8")
+    (seed_dir / "corrections.toml").write_text(text.replace("cited_date = 2024-09-03", "cited_date = 1850-09-03", 1),
+                                               encoding="utf-8")
+    problem = find_problem(_refused(raw_dir), folder=f"raw/{SEED_ID}", file="corrections.toml", field="cited_date")
+    assert problem.found == "1850-09-03"
+    assert problem.expected.startswith("a date between ")
