@@ -116,6 +116,16 @@ def test_validation_results_flag_the_arms_period(seed_file):
                               for basis in ("as_published", "best_estimate")]
 
 
+@pytest.mark.parametrize("passed, status", [(True, "failed"), (False, "passed"), (None, "passed"), (True, "not_compared")])
+def test_validation_results_refuses_a_status_that_contradicts_passed(seed_file, tmp_path, passed, status):
+    # the table's own constraint, beside the pandera schema: a tool writing to a copy cannot make them disagree
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(seed_file, copy)
+    with duckdb.connect(str(copy)) as con, pytest.raises(duckdb.ConstraintException, match="CHECK constraint"):
+        con.execute("INSERT INTO validation_results VALUES ('r', 'c', 'warn', 'as_published', ?, ?, 'm')",
+                    [passed, status])
+
+
 def test_every_check_ran_and_blocking_ones_passed(built):
     evaluations = {e.asset_check_key.name: e for e in built.get_asset_check_evaluations()}
     assert set(evaluations) == {spec.name for a in ALL_ASSETS for spec in a.check_specs}

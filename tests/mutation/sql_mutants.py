@@ -6,7 +6,8 @@ swapped, min/max swapped, sum/count made the other, DISTINCT dropped, ASC/DESC s
 a number constant changed, UNION ALL made UNION. For each mutant the tests that read that file's table
 or view run against a scratch copy of the project holding the mutated file; a mutant survives when they
 all pass. The tests run in a process forked from one that has imported pytest, pandas, DuckDB and
-Dagster already, so a mutant costs its tests and not their imports.
+Dagster already, so a mutant costs its tests and not their imports; two mutants at a time (WORKERS), each
+in its own scratch copy.
 
     python -m tests.mutation.sql_mutants [--list] [FILE_STEM ...]
 """
@@ -158,84 +159,123 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
 
 
-def _run_tests(tests: list[str], timeout: float) -> str:
-    """Run the tests in a forked child; 'killed', 'survived' or 'timeout'.
-
-    The limit is on the child's CPU time, not on the clock: on a shared machine (or while another job has
-    this one paused) a mutant's tests may wait a long time for a core without looping, and a limit on the
-    clock would count them as killed. A child that waits on a lock forever uses no CPU: the clock stops it
-    after ten times the limit."""
+def _start_tests(tests: list[str], scratch: Path) -> int:
+    """Fork a child that runs the tests in the scratch copy (quiet; it exits with pytest's status): its pid."""
     pid = os.fork()
-    if pid == 0:  # the child: quiet, exits with pytest's status
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the scratch copy is the parent's to remove
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the scratch copies are the parent's to remove
         log = os.open(os.environ.get("SQL_MUTANTS_LOG", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        os.chdir(scratch)
+        sys.path.insert(0, str(scratch))
         for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:
             del sys.modules[name]  # this package, imported from the project: the child imports the copy's
         import pytest
 
         os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests])))
-    hung = time.monotonic() + 10 * timeout
+    return pid
+
+
+@dataclass
+class _Running:
+    """A mutant's tests running in a child. The limit is on the child's CPU time, not on the clock: on a shared
+    machine (or while another job has this one paused) a mutant's tests may wait a long time for a core without
+    looping, and a limit on the clock would count them as killed. A child that waits on a lock forever uses no
+    CPU: the clock stops it after ten times the limit."""
+    pid: int
+    timeout: float
+    hung: float
+
+    def status(self) -> str | None:
+        """'killed', 'survived' or 'timeout' once decided (the child then reaped), else None."""
+        done, wait_status = os.waitpid(self.pid, os.WNOHANG)
+        if done:
+            self.pid = 0
+            return "survived" if os.waitstatus_to_exitcode(wait_status) == 0 else "killed"
+        if _cpu_seconds(self.pid) > self.timeout or time.monotonic() > self.hung:
+            self.stop()
+            return "timeout"
+        return None
+
+    def stop(self) -> None:
+        if self.pid:  # a timeout, or this run stopped: the child's tests (a Dagster run may ignore SIGTERM) go with it
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _run_tests(tests: list[str], timeout: float, scratch: Path) -> str:
+    """Run the tests in a forked child and wait: 'killed', 'survived' or 'timeout'."""
+    child = _Running(_start_tests(tests, scratch), timeout, time.monotonic() + 10 * timeout)
     try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                pid = 0
-                return "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
-            if _cpu_seconds(pid) > timeout or time.monotonic() > hung:
-                return "timeout"
+        while (status := child.status()) is None:
             time.sleep(0.05)
+        return status
     finally:
-        if pid:  # a timeout, or this run stopped: the child's tests (a Dagster run may ignore SIGTERM) go with it
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        child.stop()
 
 
-def run(stems: list[str] | None = None, out=sys.stdout, scratch: Path | None = None) -> tuple[int, int, list[str]]:
-    """(killed, total, names of the surviving mutants), mutating a scratch copy of the project."""
+# Mutants tested side by side, each in its own scratch copy: the machine has 2 cores.
+WORKERS = 2
+
+
+def run(stems: list[str] | None = None, out=sys.stdout, workers: int = WORKERS) -> tuple[int, int, list[str]]:
+    """(killed, total, names of the surviving mutants), mutating scratch copies of the project."""
     found = mutants(stems)
-    scratch = scratch or scratch_copy()
-    # a stopped run (`kill`, the end of a session) still removes its scratch copy: SIGTERM runs the finally below
+    scratches = [scratch_copy() for _ in range(workers)]
+    # a stopped run (`kill`, the end of a session) still removes its scratch copies: SIGTERM runs the finally below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    os.chdir(scratch)
-    sys.path.insert(0, str(scratch))
     import dagster  # noqa: F401  (imported once here, so that each forked child starts warm)
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
     import pandera  # noqa: F401
     import pytest  # noqa: F401
 
+    originals = {path.name: path.read_text(encoding="utf-8")
+                 for path in (scratches[0] / "pipeline" / "build" / "sql").glob("*.sql")}
+    running: dict[int, tuple[Mutant, _Running, Path]] = {}  # by the index of its scratch copy
     try:
-        baseline: dict[str, float] = {}  # CPU seconds of each set of tests without a mutant
+        baseline: dict[tuple[str, ...], float] = {}  # CPU seconds of each set of tests without a mutant
         for tests in {tuple(TESTS_BY_FILE[m.file]) for m in found}:
             started = _cpu_seconds(os.getpid())
-            if _run_tests(list(tests), timeout=1800) != "survived":
+            if _run_tests(list(tests), timeout=1800, scratch=scratches[0]) != "survived":
                 raise SystemExit(f"the SQL mutants' tests fail without a mutant: {' '.join(tests)}")
             baseline[tests] = _cpu_seconds(os.getpid()) - started  # the child's, now waited for
-        killed, survivors = 0, []
-        for number, mutant in enumerate(found, 1):
-            path = scratch / "pipeline" / "build" / "sql" / f"{mutant.file}.sql"
-            original = path.read_text(encoding="utf-8")
-            path.write_text(mutant.text, encoding="utf-8")
-            try:
+        killed, survivors, decided = 0, [], 0
+        waiting = list(found)
+        while waiting or running:
+            for index in [i for i in range(workers) if i not in running and waiting]:
+                mutant = waiting.pop(0)
+                path = scratches[index] / "pipeline" / "build" / "sql" / f"{mutant.file}.sql"
+                path.write_text(mutant.text, encoding="utf-8")
                 tests = TESTS_BY_FILE[mutant.file]
-                status = _run_tests(tests, timeout=max(60.0, 5 * baseline[tuple(tests)]))
-            finally:
-                path.write_text(original, encoding="utf-8")
-            if status == "survived":
-                survivors.append(mutant.name)
-            else:
-                killed += 1
-            print(f"[{number}/{len(found)}] {status:8} {mutant.name}", file=out, flush=True)
-            # after each mutant, so that an interrupted run still reports what it measured
-            RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps({"killed": killed, "total": number, "of": len(found),
-                                           "survivors": survivors}, indent=1))
+                timeout = max(60.0, 5 * baseline[tuple(tests)])
+                running[index] = (mutant, _Running(_start_tests(tests, scratches[index]), timeout,
+                                                   time.monotonic() + 10 * timeout), path)
+            time.sleep(0.05)
+            for index, (mutant, child, path) in list(running.items()):
+                status = child.status()
+                if status is None:
+                    continue
+                del running[index]
+                path.write_text(originals[path.name], encoding="utf-8")
+                decided += 1
+                if status == "survived":
+                    survivors.append(mutant.name)
+                else:
+                    killed += 1
+                print(f"[{decided}/{len(found)}] {status:8} {mutant.name}", file=out, flush=True)
+                # after each mutant, so that an interrupted run still reports what it measured
+                RESULTS.parent.mkdir(exist_ok=True)
+                RESULTS.write_text(json.dumps({"killed": killed, "total": decided, "of": len(found),
+                                               "survivors": survivors}, indent=1))
         return killed, len(found), survivors
     finally:
-        os.chdir(ROOT)
-        shutil.rmtree(scratch, ignore_errors=True)
+        for _, child, _ in running.values():
+            child.stop()
+        for scratch in scratches:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
