@@ -170,3 +170,26 @@ def test_a_folder_changed_within_the_racy_interval_has_no_signature_however_clos
     newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in seed_dir.rglob("*") if p.is_file()) / 1e9
     assert folder_signature(seed_dir, newest + RACY_SECONDS - 0.5) is None
     assert folder_signature(seed_dir, newest + RACY_SECONDS + 0.5) is not None
+
+
+def test_duckdbs_error_for_a_file_another_process_writes_is_told_from_other_io_errors(tmp_path: Path) -> None:
+    # warehouse._is_lock_error decides whether a publish waits for the lock or fails: on DuckDB's real error
+    import subprocess
+    import sys
+
+    from pipeline.publish.warehouse import _is_lock_error
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException) as held:
+            duckdb.connect(str(path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _is_lock_error(held.value)
+    with pytest.raises(duckdb.IOException) as missing:
+        duckdb.connect(str(tmp_path / "no-such-folder" / "x.duckdb"))
+    assert not _is_lock_error(missing.value)
