@@ -43,7 +43,11 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # of bad input (they name folder, file, figure and field).
 MESSAGE_LINES = [r"expected=", r"found=", r"Error\(f?\"", r"description=", r'^\s*f?"[^"]*"\)*,?$', r'^\s*\(?f"',
                  # raw_reports._check_correction's problem(field, found, expected), as Problem(..., found=...) lines
-                 r"^\s*problem\("]
+                 r"^\s*problem\(",
+                 # SQL held in a Python string: mutmut cannot change its logic, only wrap it in XX (a syntax error
+                 # any test that runs it catches) or change its case (which DuckDB ignores); the SQL mutator
+                 # (tests/mutation/sql_mutants.py) mutates the logic of the .sql files
+                 r"""^\s*(con\.execute\()?f?["'](CREATE|SELECT|INSERT|DELETE|BEGIN|COMMIT|ROLLBACK|ATTACH|DETACH|USE|UPDATE)\b"""]
 
 # Functions whose mutants are not run: they only word a message for a person, or they run while the module
 # is imported, before mutmut can switch a mutant on (so none of their mutants could ever be killed).
