@@ -302,6 +302,21 @@ def test_latest_channels_average_per_year_over_whole_months_or_days(three_series
     assert kappa == (pytest.approx(366 / 365.2425), pytest.approx(1e9 / (366 / 365.2425)))
 
 
+def test_latest_channels_counts_days_for_a_period_whole_at_one_end_only(three_series, tmp_path):
+    """A period that starts on the 1st but ends mid-month (or starts mid-month and ends on a month's last day) is
+    not whole months: it lasts its days. Two such channels of theta's are added to a copy (latest_channels is a
+    view, read at query time)."""
+    con = _copy(three_series, tmp_path)
+    for channel, start, end in (("coal_smuggling", "2019-01-01", "2019-06-15"), ("arms_exports", "2019-01-15", "2019-06-30")):
+        con.execute("INSERT INTO channels SELECT * REPLACE (? AS channel, CAST(? AS DATE) AS period_start, "
+                    "CAST(? AS DATE) AS period_end, ? AS figure_id) FROM channels "
+                    "WHERE report_id = 'theta-2024-08' AND channel = 'cyber'", [channel, start, end, f"theta-{channel}"])
+    got = dict(con.execute("SELECT channel, years FROM latest_channels WHERE report_id = 'theta-2024-08' "
+                           "AND channel <> 'cyber'").fetchall())
+    con.close()
+    assert got == {"coal_smuggling": pytest.approx(166 / 365.2425), "arms_exports": pytest.approx(167 / 365.2425)}
+
+
 def test_a_money_average_per_year_is_shown_per_year_and_as_the_total_it_comes_from(three_series):
     """Two periods of a year and a day or two (lambda's 367 days, kappa's 366) are compared per year: each side
     says its dollars per year and the total it is averaged from, both in dollars."""

@@ -49,7 +49,8 @@ TESTS_BY_FILE = {
                        "tests/test_sources.py::test_report_changes_match_an_edition_on_the_period_that_overlaps_most"],
     # latest_channels' per-year figure, on the invented series' build (their periods of whole months and of days)
     "latest_channels": [*_LATEST_TESTS, *_HISTORY_TESTS,
-                        "tests/test_strength_sources.py::test_latest_channels_average_per_year_over_whole_months_or_days"],
+                        "tests/test_strength_sources.py::test_latest_channels_average_per_year_over_whole_months_or_days",
+                        "tests/test_strength_sources.py::test_latest_channels_counts_days_for_a_period_whole_at_one_end_only"],
     "latest_arms": [*_LATEST_TESTS, *_HISTORY_TESTS], "latest_deficit": [*_LATEST_TESTS, *_HISTORY_TESTS],
     "estimates": _SOURCES_TESTS, "source_comparisons": _SOURCES_TESTS, "source_agreement": _SOURCES_TESTS,
 }
