@@ -45,7 +45,8 @@ _SOURCES_TESTS = ["tests/test_sources.py", "tests/test_strength_sources.py", "-k
 TESTS_BY_FILE = {
     "reports": _TABLE_TESTS, "figures": _TABLE_TESTS, "channels": _TABLE_TESTS, "arms": _TABLE_TESTS,
     "deficit": _TABLE_TESTS, "validation_results": _TABLE_TESTS,
-    "report_changes": [*_HISTORY_TESTS,
+    # the matching rules on hand-made tables first (milliseconds), then the editions built through the real job
+    "report_changes": ["tests/test_report_changes_matching.py", *_HISTORY_TESTS,
                        "tests/test_sources.py::test_report_changes_match_an_edition_on_the_period_that_overlaps_most"],
     # latest_channels' per-year figure, on the invented series' build (their periods of whole months and of days)
     "latest_channels": [*_LATEST_TESTS, *_HISTORY_TESTS,
