@@ -41,7 +41,8 @@ _LATEST_TESTS = ["tests/test_published_numbers.py::test_latest_arms_are_those_of
                  "tests/test_published_numbers.py::test_the_latest_deficit_is_that_of_the_latest_report"]
 # The views that compare sources: the module of test_sources.py that builds the seed and invented sources
 # once through the real job (its refresh through the command line left out: its twins here build directly).
-_SOURCES_TESTS = ["tests/test_sources.py", "tests/test_strength_sources.py", "-k", "not incremental_refresh"]
+_SOURCES_TESTS = ["tests/test_source_comparisons_sql.py",  # the rules on hand-made tables first (milliseconds)
+                  "tests/test_sources.py", "tests/test_strength_sources.py", "-k", "not incremental_refresh"]
 TESTS_BY_FILE = {
     "reports": _TABLE_TESTS, "figures": _TABLE_TESTS, "channels": _TABLE_TESTS, "arms": _TABLE_TESTS,
     "deficit": _TABLE_TESTS, "validation_results": _TABLE_TESTS,
