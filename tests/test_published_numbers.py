@@ -252,3 +252,19 @@ def test_evidence_must_be_a_visible_file_of_the_report_folder(tmp_path, evidence
     with pytest.raises(RawReportError) as caught:
         load_raw(tmp_path / "raw")
     assert "field 'evidence_file'" in str(caught.value)
+    # a refused evidence file is not read: its quote is not also looked for in it
+    assert [(p.file, p.field) for p in caught.value.problems] == [("corrections.toml", "evidence_file")]
+
+
+def test_evidence_of_the_largest_size_accepted_is_read(tmp_path):
+    from pipeline.read.raw_reports import MAX_SOURCE_BYTES
+
+    figure = channel_figure(5, "USD billion", "$5 billion", "Hackers stole $5 billion")
+    text = "They stole $4 billion.\n"
+    folder = _corrected(tmp_path / "raw", figure, {"value": 4, "unit": "USD billion", "evidence_file": "notes.md",
+                                                   "evidence_quote": "stole $4 billion"})
+    (folder / "notes.md").write_text(text + "x" * (MAX_SOURCE_BYTES - len(text) - 1) + "\n", encoding="utf-8")
+    assert (folder / "notes.md").stat().st_size == MAX_SOURCE_BYTES
+    with pytest.raises(RawReportError) as caught:  # read, and refused only for the sha256 the test did not fill in
+        load_raw(tmp_path / "raw")
+    assert [(p.file, p.field) for p in caught.value.problems] == [("corrections.toml", "evidence_sha256")]
