@@ -268,3 +268,18 @@ def test_evidence_of_the_largest_size_accepted_is_read(tmp_path):
     with pytest.raises(RawReportError) as caught:  # read, and refused only for the sha256 the test did not fill in
         load_raw(tmp_path / "raw")
     assert [(p.file, p.field) for p in caught.value.problems] == [("corrections.toml", "evidence_sha256")]
+
+
+def test_a_corrections_value_text_is_read_in_its_evidence_quote_with_the_scale_word_that_follows_it(tmp_path):
+    # "$4" of "stole $4 billion" is 4 billion, not 4 dollars: refused, saying so in the words of the evidence_quote
+    figure = channel_figure(5, "USD billion", "$5 billion", "Hackers stole $5 billion")
+    folder = _corrected(tmp_path / "raw", figure, {"value": 4, "unit": "USD", "value_text": "$4", "evidence_file": "notes.md",
+                                                   "evidence_quote": "stole $4 billion"})
+    (folder / "notes.md").write_text("They stole $4 billion.\n", encoding="utf-8")
+    with pytest.raises(RawReportError) as caught:
+        load_raw(tmp_path / "raw")
+    [problem] = [p for p in caught.value.problems if p.field == "value_text"]
+    assert problem.found == ("'$4', but the evidence_quote writes it as part of '4 billion', which means 4 USD billion "
+                             "(4,000,000,000 US dollars)")
+    assert problem.expected == ("the whole value expression as the evidence_quote writes it, with its scale word: "
+                                "value_text = '$4 billion', value = 4, unit = 'USD billion'")
