@@ -346,3 +346,32 @@ def test_a_correction_citing_an_implausible_date_is_refused_naming_the_field(see
     problem = find_problem(_refused(raw_dir), folder=f"raw/{SEED_ID}", file="corrections.toml", field="cited_date")
     assert problem.found == "1850-09-03"
     assert problem.expected.startswith("a date between ")
+
+
+# --- where a table check's problem is located (validation.table_problems), on hand-made frames
+
+
+_CHECK_ROW = {"report_id": "r1", "check_name": "sources_agree", "severity": "warn", "value_basis": "as_published",
+              "passed": True, "status": "passed", "message": "m"}
+
+
+def test_a_bad_row_of_a_table_without_figures_is_named_by_its_report_and_check() -> None:
+    from pipeline.validate.schemas import ValidationResultSchema
+    from pipeline.validate.validation import table_problems
+
+    frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "check_name": "totals_consistent", "severity": "bogus"}])
+    assert table_problems("validation_results", frame, ValidationResultSchema) == [Problem(
+        "table validation_results", "", where="row 1 (report r1, totals_consistent)", field="severity",
+        found="'bogus'", expected="one of ['error', 'warn']")]
+
+
+def test_a_table_without_its_report_id_column_is_refused_as_a_table_with_its_bad_rows() -> None:
+    from pipeline.validate.schemas import ValidationResultSchema
+    from pipeline.validate.validation import table_problems
+
+    frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "severity": "bogus"}]).drop(columns=["report_id"])
+    assert table_problems("validation_results", frame, ValidationResultSchema) == [
+        Problem("table validation_results", "", where="", field="ValidationResultSchema", found="'report_id'",
+                expected="the column to be present"),
+        Problem("table validation_results", "", where="", field="severity", found="'bogus'",
+                expected="one of ['error', 'warn']")]
