@@ -375,3 +375,30 @@ def test_a_table_without_its_report_id_column_is_refused_as_a_table_with_its_bad
                 expected="the column to be present"),
         Problem("table validation_results", "", where="", field="severity", found="'bogus'",
                 expected="one of ['error', 'warn']")]
+
+
+def test_a_bad_row_that_comes_from_a_figure_is_located_at_the_figure_in_its_raw_folder(raw_dir: Path) -> None:
+    from pipeline.validate.schemas import TABLE_SCHEMAS
+    from pipeline.validate.validation import table_problems
+
+    figures = load_raw(raw_dir).figures.copy()
+    figures.loc[0, "topic"] = "bogus"
+    [problem] = table_problems("figures", figures, TABLE_SCHEMAS["figures"], raw_name="raw")
+    assert (problem.folder, problem.file, problem.where, problem.field) == (
+        f"raw/{figures.loc[0, 'report_id']}", "figures.toml", f"figure '{figures.loc[0, 'figure_id']}' (table figures, row 0)",
+        "topic")
+    # without the raw folder's name (a table checked on its own), the row is named in its table
+    [problem] = table_problems("figures", figures, TABLE_SCHEMAS["figures"])
+    assert (problem.folder, problem.where) == (
+        "table figures", f"row 0 (report {figures.loc[0, 'report_id']}, {figures.loc[0, 'figure_id']})")
+
+
+def test_a_bad_row_of_a_table_keyed_by_report_only_is_named_by_its_report(raw_dir: Path) -> None:
+    from pipeline.validate.schemas import TABLE_SCHEMAS
+    from pipeline.validate.validation import table_problems
+
+    reports = load_raw(raw_dir).reports.copy()
+    reports.loc[0, "source_sha256"] = "nothex"
+    [problem] = table_problems("reports", reports, TABLE_SCHEMAS["reports"], raw_name="raw")
+    assert (problem.folder, problem.file, problem.where) == (
+        "table reports", "", f"row 0 (report {reports.loc[0, 'report_id']})")
