@@ -69,6 +69,8 @@ GROUPS = {
         "tests": ["tests/test_raw_loading.py", "tests/test_reconciliation.py", "tests/test_corrections.py",
                   "tests/test_silent_bugs.py", "tests/test_published_numbers.py", "tests/test_refusals.py",
                   "tests/test_verdicts.py", "tests/test_strength_loader.py",
+                  # validate_table on tables the build's SQL makes from the seed, without a Dagster run (milliseconds)
+                  "tests/test_validate_table.py",
                   # the table checks' validation (validate_table) on a built staging file
                   "tests/test_report_cache.py::test_the_table_check_validates_the_rows_a_build_wrote",
                   "tests/test_report_cache.py::test_a_table_check_on_some_rows_finds_duplicates_across_all_rows",
