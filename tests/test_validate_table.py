@@ -50,12 +50,16 @@ def test_a_bad_row_in_a_late_chunk_and_a_duplicate_across_chunks_are_found(con, 
     rows = _many(con, 1500)
     assert rows > 2 * 2048
     assert validate_table(con, "many", CHANNELS) == ([], rows)
-    con.execute("UPDATE many SET income_usd = -5 WHERE report_id = 'r-1499' AND channel = 'cyber'")
+    con.execute("UPDATE many SET income_usd = -5 WHERE report_id IN ('r-0001', 'r-1499') AND channel = 'cyber'")
     con.execute("INSERT INTO many SELECT * FROM many WHERE report_id = 'r-0000' AND channel = 'cyber' LIMIT 1")
+    positions = [row[0] for row in con.execute("SELECT rowid FROM many WHERE income_usd < 0 ORDER BY rowid").fetchall()]
+    assert positions[-1] > 2 * 2048 > positions[0]  # one in the first chunk, one in the last
     problems, validated = validate_table(con, "many", CHANNELS)
     assert validated == rows + 1
     negative = [p for p in problems if p.field == "income_usd"]
-    assert [(p.found, p.where) for p in negative] == [("-5.0", f"row {rows - 2} (report r-1499, cyber-income)")]
+    assert [(p.found, p.where) for p in negative] == [
+        ("-5.0", f"row {positions[0]} (report r-0001, cyber-income)"),
+        ("-5.0", f"row {positions[1]} (report r-1499, cyber-income)")]
     [duplicate] = [p for p in problems if p.expected.startswith("unique")]
     assert (duplicate.folder, duplicate.where) == ("table many", "")
     assert duplicate.found.startswith("2 rows with ") and "r-0000" in duplicate.found
