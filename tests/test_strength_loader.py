@@ -369,7 +369,8 @@ def test_a_table_without_its_report_id_column_is_refused_as_a_table_with_its_bad
     from pipeline.validate.schemas import ValidationResultSchema
     from pipeline.validate.validation import table_problems
 
-    frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "severity": "bogus"}]).drop(columns=["report_id"])
+    frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "check_name": "totals_consistent", "severity": "bogus"}]
+                         ).drop(columns=["report_id"])
     assert table_problems("validation_results", frame, ValidationResultSchema) == [
         Problem("table validation_results", "", where="", field="ValidationResultSchema", found="'report_id'",
                 expected="the column to be present"),
