@@ -22,7 +22,7 @@ from pipeline.core.text import normalize, parse_value_text
 from pipeline.read.raw_reports import FIGURES_FILE, REPORT_FILE, RawReports, load_raw, load_report
 from pipeline.validate.validation import load_and_check, validate_raw
 
-from .conftest import SEED_ID, SEED_SHA256
+from .conftest import RAW, SEED_ID, SEED_SHA256
 from .helpers import edit as _edit
 from .helpers import find_problem
 
@@ -698,3 +698,33 @@ def test_parse_value_text_seed_examples_exact() -> None:
 ])
 def test_parse_value_text_unparseable_returns_none(text: str) -> None:
     assert parse_value_text(text) is None
+
+
+# --- load_and_check: the loader's problems and the schemas' together, each reported once
+
+
+def test_a_value_refused_at_load_is_not_refused_again_through_the_amount_it_gives(seed_dir: Path, raw_dir: Path) -> None:
+    _edit(seed_dir / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", "value = -13.5"))
+    with pytest.raises(RawReportError) as info:
+        load_and_check(raw_dir)
+    about_cyber = sorted(p.field for p in info.value.problems if p.where.startswith("figure 'cyber-income'"))
+    assert about_cyber == ["value", "value"]  # the value_text it contradicts, and >= 0; not amount_usd >= 0 again
+
+
+def test_the_schemas_problems_come_with_the_loaders_named_in_a_raw_folder_of_any_name(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    shutil.copytree(RAW, reports)
+    seed = reports / SEED_ID
+    _edit(seed / FIGURES_FILE, CYBER_VALUE, CYBER_VALUE.replace("value = 13.5", "value = -13.5"))  # the loader's
+    _edit(seed / FIGURES_FILE, KN23_BLOCK, KN23_BLOCK.replace('unit = "count"', 'unit = "USD bn"'))  # the schemas'
+    with pytest.raises(RawReportError) as info:
+        load_and_check(reports)
+    fields = {(p.folder, p.field) for p in info.value.problems}
+    assert {(f"reports/{SEED_ID}", "value"), (f"reports/{SEED_ID}", "unit")} <= fields, fields
+
+
+def test_only_the_folders_asked_for_are_read(raw_dir: Path) -> None:
+    shutil.copytree(raw_dir / SEED_ID, raw_dir / "another-report-2024-09-04")
+    (raw_dir / "another-report-2024-09-04" / REPORT_FILE).write_text("not toml", encoding="utf-8")  # broken: unread
+    loaded = load_and_check(raw_dir, [raw_dir / SEED_ID])
+    assert loaded.reports["report_id"].tolist() == [SEED_ID]
