@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -403,3 +404,32 @@ def test_a_bad_row_of_a_table_keyed_by_report_only_is_named_by_its_report(raw_di
     [problem] = table_problems("reports", reports, TABLE_SCHEMAS["reports"], raw_name="raw")
     assert (problem.folder, problem.file, problem.where) == (
         "table reports", "", f"row 0 (report {reports.loc[0, 'report_id']})")
+
+
+# --- run_report_checks groups the figures by report, however the frame orders them
+
+
+def _two_reports(raw_dir: Path) -> RawReports:
+    from tests.conftest import RAW
+
+    shutil.copytree(RAW / SEED_ID, raw_dir / "another-report-2024-09-04")
+    return load_raw(raw_dir)
+
+
+def test_the_report_checks_see_each_reports_figures_however_the_rows_are_interleaved(raw_dir: Path) -> None:
+    raw = _two_reports(raw_dir)
+    together = run_report_checks(raw.reports, raw.figures)
+    first = raw.figures.index[raw.figures["report_id"] == SEED_ID].tolist()
+    second = raw.figures.index[raw.figures["report_id"] != SEED_ID].tolist()
+    interleaved = raw.figures.loc[[i for pair in zip(first, second, strict=True) for i in pair]]
+    pd.testing.assert_frame_equal(run_report_checks(raw.reports, interleaved), together)
+
+
+def test_a_report_without_figures_is_checked_as_stating_nothing(raw_dir: Path) -> None:
+    raw = _two_reports(raw_dir)
+    figures = raw.figures[raw.figures["report_id"] == SEED_ID]
+    results = run_report_checks(raw.reports, figures)
+    empty = results[results["report_id"] == "another-report-2024-09-04"]
+    assert len(empty) == len(results[results["report_id"] == SEED_ID]) > 0
+    assert (empty.loc[empty["check_name"] == "channels_within_total", "message"].tolist()
+            == ["not compared: the report states no total"] * 2)
