@@ -433,3 +433,10 @@ def test_a_report_without_figures_is_checked_as_stating_nothing(raw_dir: Path) -
     assert len(empty) == len(results[results["report_id"] == SEED_ID]) > 0
     assert (empty.loc[empty["check_name"] == "channels_within_total", "message"].tolist()
             == ["not compared: the report states no total"] * 2)
+
+
+def test_no_reports_give_an_empty_frame_of_the_results_columns(raw_dir: Path) -> None:
+    raw = load_raw(raw_dir)
+    results = run_report_checks(raw.reports.iloc[0:0], raw.figures.iloc[0:0])
+    assert len(results) == 0
+    assert list(results.columns) == list(run_report_checks(raw.reports, raw.figures).columns)
