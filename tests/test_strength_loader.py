@@ -440,3 +440,22 @@ def test_no_reports_give_an_empty_frame_of_the_results_columns(raw_dir: Path) ->
     results = run_report_checks(raw.reports.iloc[0:0], raw.figures.iloc[0:0])
     assert len(results) == 0
     assert list(results.columns) == list(run_report_checks(raw.reports, raw.figures).columns)
+
+
+def test_periods_given_as_dates_read_as_days_in_a_verdict() -> None:
+    # records from another caller than the loader (dates, not pandas Timestamps) are worded the same
+    figures = [{**_total("year", 10e9, YEAR), "period_start": datetime.date(2023, 1, 1),
+                "period_end": datetime.date(2023, 12, 31)},
+               {**_channel("cyber-year", 3e9, YEAR), "period_start": datetime.date(2023, 1, 1),
+                "period_end": datetime.date(2023, 12, 31)}]
+    passed, message = channels_within_total(A_REPORT, figures)
+    assert (passed, message) == (True, "channels sum to 3e9, within the stated total 10e9 (2023-01-01..2023-12-31; "
+                                       "cyber 3e9)")
+
+
+def test_channels_that_are_all_upper_bounds_sum_to_at_least_zero() -> None:
+    passed, message = channels_within_total(A_REPORT, [_total("total", 10e9, YEAR),
+                                                       {**_channel("cyber-year", 2e9, YEAR), "qualifier": "up to"}])
+    assert passed is True
+    assert message == ("channels sum to 2e9 (at least 0: an upper bound ('up to 2e9') counted from 0), within the stated "
+                       "total 10e9 (2023-01-01..2023-12-31; cyber 2e9)")
