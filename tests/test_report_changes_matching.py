@@ -142,17 +142,5 @@ def test_a_period_moved_at_one_end_is_a_change_though_the_value_is_the_same(new_
 
 @pytest.mark.parametrize("old_value, rel_change", [(2e9, 0.5), (0.0, None)])
 def test_a_change_is_given_as_a_difference_and_a_ratio_and_no_ratio_from_zero(old_value, rel_change) -> None:
-    con = duckdb.connect()
-    con.execute("CREATE TABLE reports AS SELECT * FROM (VALUES ('s', 'r1', DATE '2024-01-01'), ('s', 'r2', "
-                "DATE '2024-02-01')) AS t(series, report_id, published_on)")
-    con.execute("CREATE TABLE figures AS SELECT * FROM (VALUES "
-                "('r1', 'f1', 'channel', 'cyber', 'income', ?::DOUBLE, NULL::BIGINT, NULL::DOUBLE, ?::DOUBLE, NULL::BIGINT, "
-                "NULL::DOUBLE, DATE '2023-01-01', DATE '2023-12-31'), "
-                "('r2', 'f2', 'channel', 'cyber', 'income', 3e9, NULL, NULL, 3e9, NULL, NULL, DATE '2023-01-01', "
-                "DATE '2023-12-31')) AS t(report_id, figure_id, topic, subject, measure, amount_usd, quantity, "
-                "share_percent, best_amount_usd, best_quantity, best_share_percent, period_start, period_end)",
-                [old_value, old_value])
-    con.execute(sql("report_changes"))
-    got = con.execute("SELECT abs_change, rel_change, unit FROM report_changes").fetchall()
-    con.close()
-    assert got == [(3e9 - old_value, rel_change, "USD")]
+    assert _changes([("f1", "2023-01-01", "2023-12-31", old_value)], [("f2", "2023-01-01", "2023-12-31", 3e9)],
+                    "abs_change, rel_change, unit") == [("changed", "f1", "f2", 3e9 - old_value, rel_change, "USD")]

@@ -25,8 +25,9 @@ from pipeline.validate.report_checks import (
     run_report_checks,
     totals_consistent,
 )
-from pipeline.validate.validation import _one_per_row, validate_raw
-from tests.conftest import SEED_ID
+from pipeline.validate.schemas import TABLE_SCHEMAS, ValidationResultSchema
+from pipeline.validate.validation import _one_per_row, table_problems, validate_raw
+from tests.conftest import RAW, SEED_ID
 from tests.helpers import edit, find_problem
 from tests.multi_source import write_report
 
@@ -357,9 +358,6 @@ _CHECK_ROW = {"report_id": "r1", "check_name": "sources_agree", "severity": "war
 
 
 def test_a_bad_row_of_a_table_without_figures_is_named_by_its_report_and_check() -> None:
-    from pipeline.validate.schemas import ValidationResultSchema
-    from pipeline.validate.validation import table_problems
-
     frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "check_name": "totals_consistent", "severity": "bogus"}])
     assert table_problems("validation_results", frame, ValidationResultSchema) == [Problem(
         "table validation_results", "", where="row 1 (report r1, totals_consistent)", field="severity",
@@ -367,9 +365,6 @@ def test_a_bad_row_of_a_table_without_figures_is_named_by_its_report_and_check()
 
 
 def test_a_table_without_its_report_id_column_is_refused_as_a_table_with_its_bad_rows() -> None:
-    from pipeline.validate.schemas import ValidationResultSchema
-    from pipeline.validate.validation import table_problems
-
     frame = pd.DataFrame([_CHECK_ROW, {**_CHECK_ROW, "check_name": "totals_consistent", "severity": "bogus"}]
                          ).drop(columns=["report_id"])
     assert table_problems("validation_results", frame, ValidationResultSchema) == [
@@ -380,9 +375,6 @@ def test_a_table_without_its_report_id_column_is_refused_as_a_table_with_its_bad
 
 
 def test_a_bad_row_that_comes_from_a_figure_is_located_at_the_figure_in_its_raw_folder(raw_dir: Path) -> None:
-    from pipeline.validate.schemas import TABLE_SCHEMAS
-    from pipeline.validate.validation import table_problems
-
     figures = load_raw(raw_dir).figures.copy()
     figures.loc[0, "topic"] = "bogus"
     [problem] = table_problems("figures", figures, TABLE_SCHEMAS["figures"], raw_name="raw")
@@ -396,9 +388,6 @@ def test_a_bad_row_that_comes_from_a_figure_is_located_at_the_figure_in_its_raw_
 
 
 def test_a_bad_row_of_a_table_keyed_by_report_only_is_named_by_its_report(raw_dir: Path) -> None:
-    from pipeline.validate.schemas import TABLE_SCHEMAS
-    from pipeline.validate.validation import table_problems
-
     reports = load_raw(raw_dir).reports.copy()
     reports.loc[0, "source_sha256"] = "nothex"
     [problem] = table_problems("reports", reports, TABLE_SCHEMAS["reports"], raw_name="raw")
@@ -410,8 +399,6 @@ def test_a_bad_row_of_a_table_keyed_by_report_only_is_named_by_its_report(raw_di
 
 
 def _two_reports(raw_dir: Path) -> RawReports:
-    from tests.conftest import RAW
-
     shutil.copytree(RAW / SEED_ID, raw_dir / "another-report-2024-09-04")
     return load_raw(raw_dir)
 
