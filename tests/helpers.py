@@ -10,13 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from pipeline.build.tables import Built
 from pipeline.core.errors import Problem, RawReportError
 from pipeline.defs import assets
 from pipeline.publish.warehouse import RawReportsDir, Warehouse
@@ -34,6 +37,71 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
+
+
+
+@dataclass
+class DirectRefresh:
+    """What refresh_directly did: how the tables were built, the table and report checks' results, and
+    whether the staging file passed and was published; `error` is the exception that stopped it, if any."""
+
+    built: Built | None = None
+    checks: list[dg.AssetCheckResult] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    published: bool = False
+    error: Exception | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.published
+
+
+def refresh_directly(raw_dir: Path, warehouse_path: Path, *, max_share: float = 0.5,
+                     publish: bool = True) -> DirectRefresh:
+    """One refresh as the job runs it, its steps called directly without a Dagster run (a fraction of the
+    time: the tests `make mutation` runs for every mutant of the build and publish use it): raw_reports
+    (hash every folder, read those the report cache does not hold), validated_figures, warehouse_tables
+    (report checks, the plan, the staging file, the cache, the build, the table checks, the marker) and
+    published_warehouse, with the same functions in the same order as pipeline.defs.assets. An error a
+    step raises is returned in `error` (the job's run fails on it). tests/test_tables.py runs its tests
+    both through the job and this way, so the two cannot drift apart unseen."""
+    from pipeline.build import tables
+    from pipeline.defs.checks import report_check_results, schema_check_results
+    from pipeline.read import report_cache
+    from pipeline.read.raw_reports import report_folders
+    from pipeline.validate.report_checks import run_report_checks
+    from pipeline.validate.schemas import TABLE_SCHEMAS
+    from pipeline.validate.validation import load_and_check, validate_raw
+
+    warehouse = Warehouse(path=str(warehouse_path), incremental_max_share=max_share)
+    run_key = uuid.uuid4().hex
+    done = DirectRefresh()
+    try:
+        folders = report_folders(raw_dir) if raw_dir.is_dir() else []
+        cached = warehouse.cached_folders()
+        digests, signatures, _ = report_cache.hash_folders(folders, cached)
+        stale = [folder for folder in folders if cached.get(folder.name, ("",))[0] != digests[folder.name]]
+        done.stale = [folder.name for folder in stale]
+        loaded = validate_raw(load_and_check(raw_dir, folders=stale), raw_dir.name)
+        batch = report_cache.ReportBatch(digests=digests, signatures=signatures, loaded=loaded,
+                                         reused=len(folders) - len(stale), stale=done.stale)
+        checks = run_report_checks(loaded.reports, loaded.figures)
+        plan = tables.Plan(digests, max_share=warehouse.incremental_max_share)
+        with warehouse.fresh_staging(run_key, start_from_published=plan.decide) as con:
+            report_cache.update(con, batch, checks)
+            done.built = tables.build(con, plan, run_key)
+            con.execute("BEGIN")
+            schema_results = schema_check_results(con, TABLE_SCHEMAS, done.built.rows_to_validate, raw_dir.name)
+            con.execute("COMMIT")
+            done.checks = schema_results + report_check_results(con)
+        if all(result.passed for result in schema_results):
+            warehouse.mark_passed(run_key)
+        if publish:
+            warehouse.publish(run_key)
+            done.published = True
+    except Exception as exc:  # noqa: BLE001 - returned to the test, as the job's run reports its step's failure
+        done.error = exc
+    return done
 
 
 def restamp(warehouse_path: Path) -> None:

@@ -8,6 +8,10 @@ leaves a file the DuckDB CLI (1.5) opens.
 Every test starts from the same published warehouse of four reports in two series (built once per
 module and copied), changes raw/, refreshes, and compares every table and view, as sorted rows, with
 a build from nothing of the same raw/ in another warehouse path.
+
+Every test runs twice: through the refresh job (`via_job`), and with the job's steps called directly,
+without a Dagster run (`via_steps`, tests.helpers.refresh_directly, a fraction of the time: `make mutation`
+runs these for every mutant of the build and publish). Both ways are read through `Refreshed`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pipeline.publish.warehouse import PUBLISHED_STORAGE_VERSION, RawReportsDir,
 from pipeline.read import report_cache
 
 from .conftest import RAW, SEED_ID
-from .helpers import ALL_ASSETS, break_the_arms_grain, edit, restamp, rows
+from .helpers import ALL_ASSETS, break_the_arms_grain, edit, refresh_directly, restamp, rows
 
 SERIES_A = "inss-illicit-income"  # the seed's series
 SERIES_B = "other-illicit-income"
@@ -42,11 +46,51 @@ FIGURES_OF_SERIES = "SELECT count(*) FROM figures JOIN reports USING (report_id)
 # building
 
 
-def refresh(raw_dir: Path, warehouse_path: Path, max_share: float = 0.5) -> dg.ExecuteInProcessResult:
-    """helpers.build, with the resource's incremental_max_share."""
+WAYS = ["via_job", "via_steps"]
+
+
+@dataclass
+class Refreshed:
+    """What a refresh did, read the same way whichever way it ran: success (published), the tables'
+    metadata (built, why, reports_rebuilt; {} when they were not built), every check's result and
+    metadata by check name, how many report folders were read (the others' rows came from the report
+    cache), and the failure's message and step."""
+
+    success: bool
+    built: dict
+    checks: dict[str, tuple[bool, dict]]
+    reports_read: int
+    error: str = ""
+    failed_step: str = ""
+
+
+def _values(metadata) -> dict:
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
+
+
+def refresh(raw_dir: Path, warehouse_path: Path, max_share: float = 0.5, way: str = "via_job") -> Refreshed:
+    """helpers.build (or its steps called directly), with the resource's incremental_max_share."""
+    if way == "via_steps":
+        done = refresh_directly(raw_dir, warehouse_path, max_share=max_share)
+        built = {} if done.built is None else {"built": done.built.method, "why": done.built.reason,
+                                               "reports_rebuilt": done.built.reports_rebuilt}
+        return Refreshed(done.success, built, {c.check_name: (c.passed, _values(c.metadata)) for c in done.checks},
+                         len(done.stale),
+                         "" if done.error is None else str(done.error),
+                         "" if done.error is None else "warehouse_tables" if done.built is None else "published_warehouse")
     warehouse = Warehouse(path=str(warehouse_path), incremental_max_share=max_share)
-    return dg.materialize(ALL_ASSETS, resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": warehouse},
-                          instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = dg.materialize(ALL_ASSETS, resources={"raw": RawReportsDir(path=str(raw_dir)), "warehouse": warehouse},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    tables_built = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "figures"]
+    built = {k: v for k, v in _values(tables_built[0].materialization.metadata).items()
+             if k in ("built", "why", "reports_rebuilt")} if tables_built else {}
+    failure = next((e for e in result.all_events if e.is_step_failure), None)
+    read = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "raw_reports"]
+    return Refreshed(result.success, built,
+                     {e.asset_check_key.name: (e.passed, _values(e.metadata)) for e in result.get_asset_check_evaluations()},
+                     read[0].materialization.metadata["reports_read"].value if read else 0,
+                     "" if failure is None else str(failure.step_failure_data.error),
+                     "" if failure is None else failure.step_key)
 
 
 def tables(path: Path) -> dict[str, list[tuple]]:
@@ -83,33 +127,27 @@ def _content_digest(raw_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def from_nothing(raw_dir: Path, where: Path) -> dict[str, list[tuple]]:
-    """The tables of a build from nothing of raw_dir, in a warehouse path of its own."""
-    key = _content_digest(raw_dir)
+def from_nothing(raw_dir: Path, where: Path, way: str) -> dict[str, list[tuple]]:
+    """The tables of a build from nothing of raw_dir, in a warehouse path of its own (built the same way)."""
+    key = f"{way}:{_content_digest(raw_dir)}"
     if key not in _FROM_NOTHING:
         path = where / "reference" / "illicit_income.duckdb"
-        result = refresh(raw_dir, path, max_share=0)
+        result = refresh(raw_dir, path, max_share=0, way=way)
         assert result.success
         assert info(path)["method"] == "from nothing"
         _FROM_NOTHING[key] = tables(path)
     return {name: list(found) for name, found in _FROM_NOTHING[key].items()}  # a copy: the memo stays as built
 
 
-def materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset)
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+def checked(result: Refreshed, check_name: str) -> tuple[bool, dict]:
+    return result.checks[check_name]
 
 
-def checked(result: dg.ExecuteInProcessResult, check_name: str) -> tuple[bool, dict]:
-    evaluation = next(e for e in result.get_asset_check_evaluations() if e.asset_check_key.name == check_name)
-    return evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()}
-
-
-def validated_by_pandera(result: dg.ExecuteInProcessResult, table: str) -> int:
+def validated_by_pandera(result: Refreshed, table: str) -> int:
     return checked(result, f"{table}_matches_schema")[1]["rows_validated_by_pandera"]
 
 
-def checked_in_sql(result: dg.ExecuteInProcessResult, table: str) -> int:
+def checked_in_sql(result: Refreshed, table: str) -> int:
     return checked(result, f"{table}_matches_schema")[1]["rows_checked_in_sql"]
 
 
@@ -172,16 +210,17 @@ class Published:
     raw_dir: Path
     warehouse_path: Path
     tmp_path: Path
+    way: str
 
-    def refresh(self, max_share: float = 0.5) -> dg.ExecuteInProcessResult:
-        return refresh(self.raw_dir, self.warehouse_path, max_share)
+    def refresh(self, max_share: float = 0.5) -> Refreshed:
+        return refresh(self.raw_dir, self.warehouse_path, max_share, self.way)
 
     def from_nothing(self) -> dict[str, list[tuple]]:
-        return from_nothing(self.raw_dir, self.tmp_path)
+        return from_nothing(self.raw_dir, self.tmp_path, self.way)
 
 
-@pytest.fixture(scope="module")
-def four_reports(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=WAYS)
+def four_reports(tmp_path_factory, request) -> tuple[Path, str]:
     """raw/ and warehouse/ of a published build of two editions in each of two series; each pair of
     editions differs (a dropped figure, a removed correction), so report_changes has rows for both."""
     base = tmp_path_factory.mktemp("four_reports")
@@ -192,22 +231,23 @@ def four_reports(tmp_path_factory) -> Path:
     drop_correction(add_report(raw_dir, B_2025, series=SERIES_B, published_on="2025-09-03",
                                drop=("arms-kn-23-missiles",)), "cyber-income")
     warehouse_path = base / "warehouse" / "illicit_income.duckdb"
-    assert refresh(raw_dir, warehouse_path).success
+    assert refresh(raw_dir, warehouse_path, way=request.param).success
     changes = rows(warehouse_path, "SELECT series, new_report_id, count(*) FROM report_changes GROUP BY ALL ORDER BY ALL")
     assert changes == [(SERIES_A, A_2025, 1), (SERIES_B, B_2025, 1)], changes
-    return base
+    return base, request.param
 
 
 @pytest.fixture
 def published(four_reports, tmp_path) -> Published:
     """A private copy of the four-report raw/ and of its warehouse (published file and report cache)."""
-    shutil.copytree(four_reports / "raw", tmp_path / "raw")
-    shutil.copytree(four_reports / "warehouse", tmp_path / "warehouse")
+    base, way = four_reports
+    shutil.copytree(base / "raw", tmp_path / "raw")
+    shutil.copytree(base / "warehouse", tmp_path / "warehouse")
     restamp(tmp_path / "warehouse" / "illicit_income.duckdb")
-    return Published(tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb", tmp_path)
+    return Published(tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb", tmp_path, way)
 
 
-def assert_incremental_and_right(published: Published, result: dg.ExecuteInProcessResult) -> dict:
+def assert_incremental_and_right(published: Published, result: Refreshed) -> dict:
     """The refresh succeeded, was incremental, and published what a build from nothing publishes."""
     assert result.success
     built = info(published.warehouse_path)
@@ -216,7 +256,7 @@ def assert_incremental_and_right(published: Published, result: dg.ExecuteInProce
     return built
 
 
-def assert_from_nothing_and_right(published: Published, result: dg.ExecuteInProcessResult, because: str) -> None:
+def assert_from_nothing_and_right(published: Published, result: Refreshed, because: str) -> None:
     """The refresh succeeded, built from nothing for the reason that names `because`, and is right."""
     assert result.success
     built = info(published.warehouse_path)
@@ -224,7 +264,7 @@ def assert_from_nothing_and_right(published: Published, result: dg.ExecuteInProc
     assert because in built["reason"], built["reason"]
     reports = len([p for p in published.raw_dir.iterdir() if p.is_dir()])
     assert (built["reports"], built["reports_rebuilt"]) == (reports, reports)
-    assert materialized(result, "figures")["built"] == "from nothing"
+    assert result.built["built"] == "from nothing"
     assert tables(published.warehouse_path) == published.from_nothing()
 
 
@@ -239,8 +279,8 @@ def test_adding_a_report_writes_its_rows_and_its_series_changes_only(published):
     built = assert_incremental_and_right(published, result)
     assert built["reports_rebuilt"] == 1
     assert built["reports"] == 5
-    metadata = materialized(result, "figures")
-    assert (metadata["built"], metadata["why"], metadata["reports_rebuilt"]) == ("incremental", built["reason"], 1)
+    assert result.reports_read == 1  # the four others' rows came from the report cache
+    assert result.built == {"built": "incremental", "why": built["reason"], "reports_rebuilt": 1}
     # pandera saw the new report's figures, not those of the other editions of its series
     figures_of_added = rows(published.warehouse_path, "SELECT count(*) FROM figures WHERE report_id = ?",
                             [added.name])[0][0]
@@ -323,7 +363,7 @@ def test_only_the_pairs_that_touch_a_changed_series_are_computed_again(published
 def test_nothing_changed_rebuilds_nothing_and_validates_only_the_views(published):
     before = tables(published.warehouse_path)
     result = published.refresh()
-    assert result.success
+    assert result.success and result.reports_read == 0
     built = info(published.warehouse_path)
     assert (built["method"], built["reports_rebuilt"], built["reports"]) == ("incremental", 0, 4)
     assert tables(published.warehouse_path) == before
@@ -395,7 +435,9 @@ def test_a_code_change_builds_from_nothing(published, monkeypatch):
     monkeypatch.setattr(report_cache, "code_version", lambda: "another version of the pipeline")
     add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
     # every folder's digest changed too; a max share of 1 lets only the code version decide
-    assert_from_nothing_and_right(published, published.refresh(max_share=1.0), because="code")
+    result = published.refresh(max_share=1.0)
+    assert_from_nothing_and_right(published, result, because="code")
+    assert result.reports_read == 5  # the report cache of another code version is not used either
 
 
 def test_more_than_the_max_share_of_changed_folders_builds_from_nothing(published):
@@ -433,7 +475,7 @@ def test_an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fix
     break_the_arms_grain(folder)
     failed = published.refresh()
     assert not failed.success
-    assert materialized(failed, "arms")["built"] == "incremental"
+    assert failed.built["built"] == "incremental"
     assert not checked(failed, "arms_matches_schema")[0]
     assert published.warehouse_path.read_bytes() == before
 
@@ -452,10 +494,8 @@ def test_a_failure_while_rows_are_replaced_is_reported_as_itself(published, monk
     add_report(published.raw_dir, "inss-illicit-income-2026-09-03", published_on="2026-09-03")
     result = published.refresh()
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert failure.step_key == "warehouse_tables"
-    error = str(failure.step_failure_data.error)
-    assert "no_such_table" in error and "aborted" not in error, error
+    assert result.failed_step == "warehouse_tables"
+    assert "no_such_table" in result.error and "aborted" not in result.error, result.error
     assert published.warehouse_path.read_bytes() == before
 
 
@@ -471,4 +511,5 @@ def test_an_incremental_result_opens_in_the_duckdb_cli(published):
                            "-c", "select count(*) from figures"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) == rows(published.warehouse_path, "SELECT count(*) FROM figures")[0][0]
-    assert checked(result, "opens_in_duckdb_cli")[0]
+    if published.way == "via_job":  # a check of the publish step's asset (the direct steps have no asset checks)
+        assert checked(result, "opens_in_duckdb_cli")[0]
