@@ -412,6 +412,34 @@ def test_the_report_checks_see_each_reports_figures_however_the_rows_are_interle
     pd.testing.assert_frame_equal(run_report_checks(raw.reports, interleaved), together)
 
 
+def test_each_of_three_reports_is_checked_on_its_own_figures_alone(raw_dir: Path) -> None:
+    # three editions of the seed, one after the other in the frame, the second without its channels and the
+    # third without its total: each report's verdicts are those it gets when it is checked alone
+    for name in ("another-report-2024-09-04", "third-report-2024-09-05"):
+        shutil.copytree(RAW / SEED_ID, raw_dir / name)
+    raw = load_raw(raw_dir)
+    dropped = {"another-report-2024-09-04": "channel", "third-report-2024-09-05": "total"}
+    figures = raw.figures[[dropped.get(r) != t for r, t in zip(raw.figures["report_id"], raw.figures["topic"], strict=True)]]
+    figures = figures.sort_values("report_id", kind="stable").reset_index(drop=True)
+    assert figures["report_id"].unique().tolist() == sorted(raw.reports["report_id"])
+    together = run_report_checks(raw.reports, figures)
+    messages = set()
+    for report_id in raw.reports["report_id"]:
+        alone = run_report_checks(raw.reports[raw.reports["report_id"] == report_id],
+                                  figures[figures["report_id"] == report_id])
+        mine = together[together["report_id"] == report_id].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
+        messages.add(tuple(mine.loc[mine["check_name"] == "channels_within_total", "message"]))
+    assert len(messages) == 3  # the three reports' figures differ, and so do their verdicts
+
+
+def test_a_channels_yearly_rate_is_not_summed_with_the_channels_income() -> None:
+    passed, message = channels_within_total(A_REPORT, [
+        _total("total", 10e9, YEAR), _channel("cyber-year", 3e9, YEAR),
+        {**_channel("workers", 2e9, YEAR, subject="overseas_labor"), "measure": "income_per_year"}])
+    assert (passed, message) == (True, "channels sum to 3e9, within the stated total 10e9 (2023-01-01..2023-12-31; cyber 3e9)")
+
+
 def test_a_report_without_figures_is_checked_as_stating_nothing(raw_dir: Path) -> None:
     raw = _two_reports(raw_dir)
     figures = raw.figures[raw.figures["report_id"] == SEED_ID]

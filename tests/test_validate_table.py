@@ -62,6 +62,7 @@ def test_a_bad_row_in_a_late_chunk_and_a_duplicate_across_chunks_are_found(con, 
         ("-5.0", f"row {positions[1]} (report r-1499, cyber-income)")]
     [duplicate] = [p for p in problems if p.expected.startswith("unique")]
     assert (duplicate.folder, duplicate.where) == ("table many", "")
+    assert duplicate.field == "report_id, channel, period_start, period_end, figure_id"  # the key's columns
     assert duplicate.found.startswith("2 rows with ") and "r-0000" in duplicate.found
     assert duplicate.expected == "unique together with the other key columns"
 
