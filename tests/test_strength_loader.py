@@ -26,7 +26,7 @@ from pipeline.validate.report_checks import (
     totals_consistent,
 )
 from pipeline.validate.schemas import TABLE_SCHEMAS, ValidationResultSchema
-from pipeline.validate.validation import _one_per_row, table_problems, validate_raw
+from pipeline.validate.validation import _one_per_row, load_and_check, table_problems, validate_raw
 from tests.conftest import RAW, SEED_ID
 from tests.helpers import edit, find_problem
 from tests.multi_source import write_report
@@ -450,6 +450,13 @@ def test_a_report_without_figures_is_checked_as_stating_nothing(raw_dir: Path) -
             == ["not compared: the report states no total"] * 2)
 
 
+def test_a_frame_of_no_figures_without_columns_is_a_report_stating_nothing(raw_dir: Path) -> None:
+    raw = load_raw(raw_dir)
+    stating_nothing = run_report_checks(raw.reports, raw.figures.iloc[0:0])
+    pd.testing.assert_frame_equal(run_report_checks(raw.reports, pd.DataFrame()), stating_nothing)
+    assert "not compared: the report states no total" in stating_nothing["message"].tolist()
+
+
 def test_no_reports_give_an_empty_frame_of_the_results_columns(raw_dir: Path) -> None:
     raw = load_raw(raw_dir)
     results = run_report_checks(raw.reports.iloc[0:0], raw.figures.iloc[0:0])
@@ -474,3 +481,32 @@ def test_channels_that_are_all_upper_bounds_sum_to_at_least_zero() -> None:
     assert passed is True
     assert message == ("channels sum to 2e9 (at least 0: an upper bound ('up to 2e9') counted from 0), within the stated "
                        "total 10e9 (2023-01-01..2023-12-31; cyber 2e9)")
+
+
+# --- load_and_check: what the loader refused is not refused again through what derives from it; the rest is
+
+
+def _refused_at(raw_dir: Path) -> list[tuple[str, str, str]]:
+    """(file, where without its line, field) of every problem load_and_check reports, sorted."""
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw_dir)
+    return sorted((p.file, p.where.split(" (line")[0], p.field) for p in refused.value.problems)
+
+
+def test_a_value_the_loader_refused_is_not_refused_again_through_its_unit_but_another_figures_problem_is(
+        seed_dir: Path, raw_dir: Path) -> None:
+    # 937,500 shells written as 937,500,000,000: the loader refuses the value (too large, and not what its
+    # value_text says); the schemas would add that the count has no quantity, which says the same again
+    edit(seed_dir / "figures.toml", "value = 937_500\n", "value = 937_500_000_000\n")
+    edit(seed_dir / "figures.toml", 'id = "arms-kn-23-missiles"', 'id = "KN_23"')  # only the schemas see this one
+    assert _refused_at(raw_dir) == [("figures.toml", "figure 'KN_23'", "id"),
+                                    ("figures.toml", "figure 'arms-152mm-shells'", "value"),
+                                    ("figures.toml", "figure 'arms-152mm-shells'", "value")]
+
+
+def test_a_report_whose_figures_could_not_be_read_is_still_checked_by_the_schemas(seed_dir: Path, raw_dir: Path) -> None:
+    (seed_dir / "figures.toml").write_text("this is = = not TOML\n", encoding="utf-8")
+    text = (seed_dir / "report.toml").read_text(encoding="utf-8")
+    series = next(line for line in text.splitlines() if line.startswith("series = "))
+    edit(seed_dir / "report.toml", series, 'series = "Not A Slug"')
+    assert _refused_at(raw_dir) == [("figures.toml", "line 1", ""), ("report.toml", "", "series")]

@@ -811,8 +811,6 @@ class _FigureRecords:
         if span is None:
             return []
         start, end = span
-        if not self.columns:
-            return [{} for _ in range(start, end)]
         rows = zip(*(column[start:end] for column in self.values), strict=True)
         return list(map(dict, map(zip, itertools.repeat(self.columns), rows)))
 
