@@ -42,12 +42,15 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
 
 @dataclass
 class DirectRefresh:
-    """What refresh_directly did: how the tables were built, the table and report checks' results, and
-    whether the staging file passed and was published; `error` is the exception that stopped it, if any."""
+    """What refresh_directly did: how the tables were built, the table and report checks' results, its
+    staging file, whether every blocking check passed on it and whether it was published; `error` is the
+    exception that stopped it, if any."""
 
     built: Built | None = None
     checks: list[dg.AssetCheckResult] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    staging: Path | None = None
+    passed: bool = False
     published: bool = False
     error: Exception | None = None
 
@@ -75,7 +78,7 @@ def refresh_directly(raw_dir: Path, warehouse_path: Path, *, max_share: float = 
 
     warehouse = Warehouse(path=str(warehouse_path), incremental_max_share=max_share)
     run_key = uuid.uuid4().hex
-    done = DirectRefresh()
+    done = DirectRefresh(staging=warehouse.staging_path(run_key))
     try:
         folders = report_folders(raw_dir) if raw_dir.is_dir() else []
         cached = warehouse.cached_folders()
@@ -96,6 +99,7 @@ def refresh_directly(raw_dir: Path, warehouse_path: Path, *, max_share: float = 
             done.checks = schema_results + report_check_results(con)
         if all(result.passed for result in schema_results):
             warehouse.mark_passed(run_key)
+            done.passed = True
         if publish:
             warehouse.publish(run_key)
             done.published = True

@@ -45,9 +45,9 @@ MAX_FREE_SHARE = 0.2
 
 
 def _is_lock_error(exc: Exception) -> bool:
-    """DuckDB's error for a file another process holds ("Could not set lock on file ...: Conflicting lock")."""
-    message = str(exc).lower()
-    return "could not set lock" in message or "conflicting lock" in message
+    """DuckDB's error for a file another process holds: "Could not set lock on file ...", followed by who
+    holds it ("Conflicting lock is held in ... (PID ...)") or, when the system cannot say, its error text."""
+    return "could not set lock" in str(exc).lower()
 
 
 def _stamp(path: Path) -> str:

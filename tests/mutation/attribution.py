@@ -117,6 +117,22 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     items.sort(key=lambda item: duration.get(item.nodeid, float("inf")))
 
 
+# Imported once in mutmut's fork server, after it collected the tests, so that each mutant's process (a fork of it)
+# starts with them: the pipeline imports them inside the functions that use them (the report page's charts and
+# template, the exports), and a mutant whose tests publish would import them again each time (about 0.5 s).
+_PRELOADED = ("altair", "vl_convert", "jinja2", "frictionless", "pipeline.publish.site", "pipeline.publish.exports",
+              "pipeline.publish.charts", "pipeline.build.changes")
+
+
+def pytest_collection_finish(session) -> None:
+    if _state() is None or _mutant():  # not under mutmut, or already in a mutant's process
+        return
+    import importlib
+
+    for module in _PRELOADED:
+        importlib.import_module(module)
+
+
 # What each mutant's tests cost: one JSON line per mutant (its name, the tests run, the first that failed, the CPU
 # seconds of its process and the wall seconds of its tests). `python -m tests.mutation.run --costs` sums them by
 # function: where a run's hour goes.
