@@ -7,6 +7,7 @@ files whose record the real build writer wrote, in milliseconds, without a Dagst
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -196,3 +197,105 @@ def test_duckdbs_error_for_a_file_another_process_writes_is_told_from_other_io_e
     with pytest.raises(duckdb.IOException) as missing:
         duckdb.connect(str(tmp_path / "no-such-folder" / "x.duckdb"))
     assert not _is_lock_error(missing.value)
+
+
+# --- the report cache, the page's charts and the staging file, after a refresh with the job's steps called directly
+# (tests.helpers.refresh_directly: the same functions, no Dagster run), from one published seed per file
+
+
+@pytest.fixture(scope="module")
+def seed_published_directly(tmp_path_factory) -> Path:
+    from .conftest import RAW
+    from .helpers import refresh_directly
+
+    base = tmp_path_factory.mktemp("seed-published-directly")
+    shutil.copytree(RAW, base / "raw")
+    assert refresh_directly(base / "raw", base / "warehouse" / "illicit_income.duckdb").success
+    return base
+
+
+@pytest.fixture
+def seed(seed_published_directly, tmp_path) -> tuple[Path, Path]:
+    """(raw/, published file) of a private copy of the seed as a refresh published it, with its report cache."""
+    from .helpers import restamp
+
+    shutil.copytree(seed_published_directly / "raw", tmp_path / "raw")
+    shutil.copytree(seed_published_directly / "warehouse", tmp_path / "warehouse", symlinks=True)
+    restamp(tmp_path / "warehouse" / "illicit_income.duckdb")
+    return tmp_path / "raw", tmp_path / "warehouse" / "illicit_income.duckdb"
+
+
+def test_the_cached_figure_count_is_what_the_report_cache_holds_for_the_reports_asked(seed, tmp_path, monkeypatch):
+    from pipeline.publish.warehouse import Warehouse
+    from pipeline.read import report_cache
+
+    from .conftest import SEED_ID
+    from .helpers import rows
+
+    _, path = seed
+    cache = Warehouse(path=str(path)).cache_path
+    figures = rows(path, "SELECT count(*) FROM figures")[0][0]
+    assert report_cache.cached_figure_count(cache, [SEED_ID]) == figures > 0
+    assert report_cache.cached_figure_count(cache, [SEED_ID, "a-report-not-cached"]) == figures
+    assert report_cache.cached_figure_count(cache, []) == 0
+    assert report_cache.cached_figure_count(tmp_path / "no-cache.duckdb", [SEED_ID]) == 0
+    with monkeypatch.context() as patch:  # a cache another version of the code wrote is not counted
+        patch.setattr(report_cache, "code_version", lambda: "another version")
+        assert report_cache.cached_figure_count(cache, [SEED_ID]) == 0
+    cache.write_bytes(b"not a database" * 100)
+    assert report_cache.cached_figure_count(cache, [SEED_ID]) == 0
+
+
+def test_a_damaged_report_cache_is_made_again_and_every_folder_read(seed):
+    from pipeline.publish.warehouse import Warehouse
+
+    from .helpers import refresh_directly, rows
+
+    raw_dir, path = seed
+    before = rows(path, "SELECT * FROM figures ORDER BY ALL")
+    warehouse = Warehouse(path=str(path))
+    folders = {p.name for p in raw_dir.iterdir() if p.is_dir()}
+    assert set(warehouse.cached_folders()) == folders
+    warehouse.cache_path.write_bytes(b"not a database" * 1000)
+    again = refresh_directly(raw_dir, path)
+    assert again.success and set(again.stale) == folders
+    assert rows(path, "SELECT * FROM figures ORDER BY ALL") == before
+    assert set(warehouse.cached_folders()) == folders
+
+
+def test_the_published_pages_charts_are_given_to_the_ui_as_data_uris(seed):
+    import base64
+    import json
+
+    from pipeline.publish.release import charts_markdown
+
+    _, path = seed
+    folder = path.parent / "site" / "charts"
+    entries = json.loads((folder / "charts.json").read_text(encoding="utf-8"))
+    text = charts_markdown(path.parent)
+    drawn = 0
+    for entry in entries:
+        assert f"### {entry['title']}\n\n{entry['caption']}\n" in text
+        svg = folder / f"{entry['name']}.svg"
+        if svg.exists():
+            drawn += 1
+            assert f"({'data:image/svg+xml;base64,' + base64.b64encode(svg.read_bytes()).decode()})" in text
+        else:
+            assert f"*Not drawn: {entry['skipped']}.*" in text
+    assert drawn > 0 and text.count("### ") == len(entries)
+
+
+def test_an_incremental_refresh_of_a_warehouse_whose_name_holds_a_double_quote(raw_dir, tmp_path):
+    # the staging file's database name is quoted in the SQL that switches between it and the rebuilt rows
+    from .helpers import refresh_directly, rows
+
+    path = tmp_path / "warehouse" / 'the "quoted" warehouse.duckdb'
+    assert refresh_directly(raw_dir, path).success
+    before = rows(path, "SELECT * FROM figures ORDER BY ALL")
+    for folder in raw_dir.iterdir():
+        with open(folder / "figures.toml", "a", encoding="utf-8") as handle:
+            handle.write("\n# touched\n")
+    again = refresh_directly(raw_dir, path, max_share=1.0)
+    assert again.error is None and again.success
+    assert (again.built.method, again.built.reports_rebuilt) == (INCREMENTAL, 1)
+    assert rows(path, "SELECT * FROM figures ORDER BY ALL") == before
