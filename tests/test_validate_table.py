@@ -57,12 +57,15 @@ def test_a_bad_row_in_a_late_chunk_and_a_duplicate_across_chunks_are_found(con, 
     problems, validated = validate_table(con, "many", CHANNELS)
     assert validated == rows + 1
     negative = [p for p in problems if p.field == "income_usd"]
+    assert {(p.folder, p.file) for p in negative} == {("table many", "")}
     assert [(p.found, p.where) for p in negative] == [
         ("-5.0", f"row {positions[0]} (report r-0001, cyber-income)"),
         ("-5.0", f"row {positions[1]} (report r-1499, cyber-income)")]
     [duplicate] = [p for p in problems if p.expected.startswith("unique")]
     assert (duplicate.folder, duplicate.where) == ("table many", "")
     assert duplicate.field == "report_id, channel, period_start, period_end, figure_id"  # the key's columns
+    assert (duplicate.file, duplicate.found) == ("", "2 rows with report_id='r-0000', channel='cyber', "
+                                                     "period_start=2017-01-01, period_end=2023-12-31, figure_id='cyber-income'")
     assert duplicate.found.startswith("2 rows with ") and "r-0000" in duplicate.found
     assert duplicate.expected == "unique together with the other key columns"
 
@@ -72,6 +75,15 @@ def test_a_duplicate_within_one_chunk_is_listed_row_by_row_and_not_again_for_the
     con.execute("INSERT INTO many SELECT * FROM many WHERE report_id = 'r-0000' AND channel = 'cyber' LIMIT 1")
     problems, _ = validate_table(con, "many", CHANNELS)
     assert len(problems) == 2 and all(p.where.startswith("row ") for p in problems), problems  # the two rows
+
+
+def test_a_duplicate_of_a_one_column_key_within_one_chunk_is_listed_row_by_row_only(con) -> None:
+    con.execute("CREATE TABLE copied AS SELECT * FROM reports")  # reports' key, without the table's constraint
+    con.execute("INSERT INTO copied SELECT * FROM reports")
+    problems, validated = validate_table(con, "copied", TABLE_SCHEMAS["reports"])
+    assert validated == 2
+    assert [(p.where, p.field, p.expected) for p in problems] == [
+        (f"row 0 (report {SEED_ID})", "report_id", "unique"), (f"row 1 (report {SEED_ID})", "report_id", "unique")]
 
 
 def test_a_key_the_table_enforces_is_not_checked_again(con) -> None:

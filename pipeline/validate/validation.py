@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,7 +80,7 @@ def failure_problems(exc: pa.errors.SchemaErrors, model: type[pa.DataFrameModel]
 
 
 def _show(value: object) -> str:
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime.date):  # a pandas Timestamp, or a date DuckDB gives (a table check's duplicate key)
         return value.strftime("%Y-%m-%d")
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "empty"

@@ -74,6 +74,8 @@ GROUPS = {
                   "tests/test_verdicts.py", "tests/test_strength_loader.py",
                   # validate_table on tables the build's SQL makes from the seed, without a Dagster run (milliseconds)
                   "tests/test_validate_table.py",
+                  # the schemas' checks by distinct value against their row-by-row definition; validate_raw's locations
+                  "tests/test_schema_checks.py",
                   "-k", "not fix_to_the_code and not re_executing and not staging_file and not stops_the_refresh"
                         " and not usd_thousand_without and not fails_the_build_and_keeps",
                   # Builds through the job, left out: every survivor of the loader's functions ran them all (about 15
