@@ -299,3 +299,26 @@ def test_an_incremental_refresh_of_a_warehouse_whose_name_holds_a_double_quote(r
     assert again.error is None and again.success
     assert (again.built.method, again.built.reports_rebuilt) == (INCREMENTAL, 1)
     assert rows(path, "SELECT * FROM figures ORDER BY ALL") == before
+
+
+def test_a_folder_edited_after_it_was_hashed_is_not_taken_as_unchanged_since(seed_dir):
+    from pipeline.read import report_cache
+
+    digests, signatures, states = report_cache.hash_folders([seed_dir], {})
+    name = seed_dir.name
+    assert report_cache.unchanged_since(seed_dir, states[name], signatures[name], digests[name]) is True
+    assert report_cache.unchanged_since(seed_dir, None, signatures[name], digests[name]) is False  # no state: unknown
+    figures = seed_dir / "figures.toml"
+    figures.chmod(0o644)
+    with open(figures, "a", encoding="utf-8") as handle:
+        handle.write("\n# edited while it was read\n")
+    assert report_cache.unchanged_since(seed_dir, states[name], signatures[name], digests[name]) is False
+
+
+def test_the_published_page_is_the_index_of_the_published_site(seed):
+    from pipeline.publish.release import published_page
+
+    _, path = seed
+    page = published_page(path.parent)
+    assert page == path.parent / "site" / "index.html"
+    assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
