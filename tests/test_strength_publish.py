@@ -301,11 +301,17 @@ def test_an_incremental_refresh_of_a_warehouse_whose_name_holds_a_double_quote(r
     assert rows(path, "SELECT * FROM figures ORDER BY ALL") == before
 
 
-def test_a_folder_edited_after_it_was_hashed_is_not_taken_as_unchanged_since(seed_dir):
+def test_a_folder_edited_after_it_was_hashed_is_not_taken_as_unchanged_since(seed_dir, monkeypatch):
+    import time
+
     from pipeline.read import report_cache
 
-    digests, signatures, states = report_cache.hash_folders([seed_dir], {})
+    later = time.time() + 10  # every file changed more than RACY_SECONDS before: the folder has a signature
+    with monkeypatch.context() as patch:
+        patch.setattr(report_cache.time, "time", lambda: later)
+        digests, signatures, states = report_cache.hash_folders([seed_dir], {})
     name = seed_dir.name
+    assert signatures[name] is not None
     assert report_cache.unchanged_since(seed_dir, states[name], signatures[name], digests[name]) is True
     assert report_cache.unchanged_since(seed_dir, None, signatures[name], digests[name]) is False  # no state: unknown
     figures = seed_dir / "figures.toml"
