@@ -1,0 +1,107 @@
+"""Tests written from survivors of `make mutation`'s loader group (docs/mutation.md): how a figure's value,
+unit and value_text are read and compared, called directly (milliseconds, no build). Until 2026-11-30 the
+group's builds of invented reports (shares, fractions, counts) decided these; the builds are left to
+`make test`, and these say the same directly."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from pipeline.core import vocabulary as v
+from pipeline.core.errors import RawReportError
+from pipeline.core.text import Expression, normalize, value_expressions
+from pipeline.read.raw_reports import _same, _value_problems
+from pipeline.validate.validation import load_and_check
+from tests.multi_source import write_report
+
+D = datetime.date
+
+
+def _problems(value, unit: str, value_text: str, quote: str | None = None) -> list[tuple[str, str, str]]:
+    return _value_problems(value, unit, value_text, normalize(value_text), None if quote is None else normalize(quote),
+                           "quote")
+
+
+PERCENT_EXPECTED = ("unit = 'percent' for a value written as a percentage, and a percentage (61%, 61 percent) as the "
+                    "value_text of a unit = 'percent' figure")
+
+
+def test_a_share_is_written_as_a_percentage_and_only_a_share_is() -> None:
+    assert _problems(61, "percent", "61 percent") == []
+    assert _problems(61, "percent", "61%") == []
+    assert _problems(61, "count", "61 percent") == [("unit", "'count' with value_text '61 percent'", PERCENT_EXPECTED)]
+    assert _problems(61, "percent", "61") == [("unit", "'percent' with value_text '61'", PERCENT_EXPECTED)]
+
+
+def test_a_value_text_without_a_number_is_refused_as_such() -> None:
+    assert _problems(3, "USD billion", "an undisclosed sum") == [(
+        "value_text", "'an undisclosed sum', which writes no number",
+        "the value as written, with its number in digits or words and its scale word (e.g. '$13.5 billion', '937,500', "
+        "'nine')")]
+
+
+def test_a_count_cut_short_of_its_scale_word_is_not_told_it_means_dollars() -> None:
+    assert _problems(3, "count", "3", quote="They counted 3 billion of them.") == [(
+        "value_text", "'3', but the quote writes it as part of '3 billion' (3,000,000,000)",
+        "the whole value expression as the quote writes it, with its scale word: value_text = '3 billion'")]
+
+
+@pytest.mark.parametrize("value_text, states", [("13.5 billion", "'13.5 billion'"), ("$5 billion", "'5 billion'")])
+def test_a_count_whose_value_text_states_another_number_is_a_wrong_value_not_a_wrong_unit(value_text, states) -> None:
+    value = 13.5 if value_text.startswith("13.5") else 5
+    number = "13,500,000,000" if value == 13.5 else "5,000,000,000"
+    assert _problems(value, "count", value_text) == [
+        ("value", f"{value} count", f"the number its value_text '{value_text}' states: {states}, {number}")]
+
+
+def test_numbers_that_differ_only_in_their_last_binary_digit_are_the_same() -> None:
+    assert _same(Decimal("0.3"), Decimal(repr(0.1 + 0.2)))
+    assert not _same(Decimal("0.3"), Decimal("0.3001"))
+
+
+def test_a_fraction_word_and_a_number_without_a_scale_word_are_read_whole() -> None:
+    assert value_expressions("half a billion dollars") == [
+        Expression("half a billion", Decimal("0.5"), Decimal(10) ** 9, "billion")]
+    assert value_expressions("a million workers") == [Expression("a million", Decimal(1), Decimal(10) ** 6, "million")]
+    assert value_expressions("$12") == [Expression("12", Decimal(12), Decimal(1), "")]
+
+
+def test_each_unit_is_of_its_kind() -> None:
+    kinds = {**{unit: v.MONEY for unit in v.MONEY_UNITS}, **{unit: v.COUNT for unit in v.COUNT_UNITS},
+             **{unit: v.PERCENT for unit in v.SHARE_UNITS}}
+    assert {unit: v.unit_kind(unit) for unit in v.UNITS} == kinds
+    assert v.unit_kind("a unit no one knows") is None
+
+
+def _load_one(tmp_path: Path, value, unit: str, value_text: str, measure: str):
+    raw = tmp_path / "raw"
+    write_report(raw, "one-figure-2024", publisher="An invented monitor", published_on=D(2024, 3, 1), series="one",
+                 period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
+                     {"id": "the-figure", "topic": "channel", "subject": "cyber", "measure": measure, "value": value,
+                      "unit": unit, "value_text": value_text, "quote": f"It was {value_text} of all funds stolen."}])
+    return load_and_check(raw)
+
+
+@pytest.mark.parametrize("value", [0, 61, 100, 37.5])
+def test_a_share_from_0_to_100_percent_loads_as_its_percentage(tmp_path: Path, value) -> None:
+    figures = _load_one(tmp_path, value, "percent", f"{value} percent", v.SHARE).figures
+    assert figures["share_percent"].tolist() == [value]
+    assert figures["amount_usd"].isna().all() and figures["quantity"].isna().all()
+
+
+def test_a_share_above_100_percent_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RawReportError) as refused:
+        _load_one(tmp_path, 101, "percent", "101 percent", v.SHARE)
+    assert [(p.field, p.found, p.expected) for p in refused.value.problems] == [
+        ("value", "101 (int)", "a share between 0 and 100 (percent)")]
+
+
+def test_a_count_that_is_not_whole_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RawReportError) as refused:
+        _load_one(tmp_path, 2.5, "count", "2.5", v.INCIDENTS)
+    assert [(p.field, p.found, p.expected) for p in refused.value.problems] == [
+        ("value", "2.5 (float)", "a whole number for a count")]
