@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.core import vocabulary as v
 from pipeline.core.errors import RawReportError
-from pipeline.core.text import Expression, normalize, value_expressions
+from pipeline.core.text import Expression, expression_in_context, normalize, value_expressions
 from pipeline.read.raw_reports import _same, _value_problems
 from pipeline.validate.validation import load_and_check
 from tests.multi_source import write_report
@@ -105,3 +105,40 @@ def test_a_count_that_is_not_whole_is_refused(tmp_path: Path) -> None:
         _load_one(tmp_path, 2.5, "count", "2.5", v.INCIDENTS)
     assert [(p.field, p.found, p.expected) for p in refused.value.problems] == [
         ("value", "2.5 (float)", "a whole number for a count")]
+
+
+# --- a value_text that the quote writes as part of a longer value expression (text.expression_in_context)
+
+B = Decimal(10) ** 9
+
+
+@pytest.mark.parametrize("value_text, quote, longer", [
+    ("$3", "worth $3 billion", (Decimal(3), B, "$3 billion")),  # its scale word left out
+    ("$3", "$3.5 billion", (Decimal("3.5"), B, "$3.5 billion")),  # a number cut short
+    ("3", "3 billion dollars went missing", (Decimal(3), B, "3 billion")),  # at the quote's very start
+    ("3", "3.5 billion stolen", (Decimal("3.5"), B, "3.5 billion")),
+    ("three", "three billion dollars", (Decimal(3), B, "three billion")),  # a number in words
+    ("$3", "worth $3\u00a0billion", (Decimal(3), B, "$3 billion")),  # a quote not yet normalized
+    ("$3", "In 2023, it took $3 billion", (Decimal(3), B, "$3 billion")),  # past a number beside it
+    ("3 billion", "$13 billion", (Decimal(13), B, "13 billion")),  # starting inside a number
+    # the first place it is cut short is the one named
+    ("$3", "$3 billion in 2023 and $3.5 billion in 2024", (Decimal(3), B, "$3 billion")),
+    # whole somewhere: not cut short
+    ("$3", "$3 billion, then $3, then $3.5 billion", None),
+    ("3 billion", "worth $3 billion", None),  # only the currency sign before it
+    ("US$", "US$3 billion", None),  # it ends where a number begins: the number is beside it, not in it
+    ("", "worth $3 billion", None),
+    ("$3", "\u0130stanbul: $3 billion", None),  # lower-casing changes the quote's length: positions would not match
+])
+def test_a_value_text_cut_short_in_its_quote_is_found_with_the_whole_expression(value_text, quote, longer) -> None:
+    found = expression_in_context(value_text, quote)
+    if longer is None:
+        assert found is None
+    else:
+        expression, whole = found
+        assert (expression.number, expression.scale, whole) == longer
+
+
+def test_expressions_are_listed_in_the_order_the_text_writes_them() -> None:
+    assert [e.text for e in value_expressions("half a billion dollars, then $3 billion, then 2 million")] == [
+        "half a billion", "3 billion", "2 million"]
