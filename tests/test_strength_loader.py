@@ -510,3 +510,63 @@ def test_a_report_whose_figures_could_not_be_read_is_still_checked_by_the_schema
     series = next(line for line in text.splitlines() if line.startswith("series = "))
     edit(seed_dir / "report.toml", series, 'series = "Not A Slug"')
     assert _refused_at(raw_dir) == [("figures.toml", "line 1", ""), ("report.toml", "", "series")]
+
+
+# --- where a figure is located in figures.toml, however the file is written
+
+
+def test_each_figure_id_is_found_on_its_own_line_and_not_inside_another_line() -> None:
+    from pipeline.read.raw_reports import _figure_lines
+
+    text = ("\n"  # a blank first line
+            "[[figure]]\n"
+            "id = \"first\"\n"  # line 3
+            "quote = \"It was paid = 'x' in all\"\n"  # "id = 'x'" inside a line: not an id
+            "\n"
+            "[[figure]]\n"
+            "  id = \"second\"\n"  # line 7, indented
+            "\tid = \"first\"\n"  # the same id again: its first line is kept
+            "id = 'third'\n")  # line 9
+    assert _figure_lines(text) == {"first": 3, "second": 7, "third": 9}
+    assert _figure_lines('\nid = "on-line-two"\n') == {"on-line-two": 2}
+
+
+def _figures_file_problems(seed_dir: Path, raw_dir: Path, text: str) -> list[tuple[str, str, str]]:
+    (seed_dir / "figures.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw_dir)
+    return [(p.where, p.field, p.found) for p in refused.value.problems if p.file == "figures.toml"]
+
+
+def test_a_figures_file_without_figures_says_what_it_holds_instead(seed_dir: Path, raw_dir: Path) -> None:
+    assert _figures_file_problems(seed_dir, raw_dir, "# nothing yet\n") == [
+        ("", "figure", "no [[figure]] table (the key 'figure' is missing)")]
+    assert _figures_file_problems(seed_dir, raw_dir, "figure = 3\n") == [("", "figure", "3 (int)")]
+
+
+def test_figures_without_an_id_or_that_are_not_tables_are_located_by_their_place(seed_dir: Path, raw_dir: Path) -> None:
+    text = (seed_dir / "figures.toml").read_text(encoding="utf-8")
+    problems = _figures_file_problems(seed_dir, raw_dir, 'figure = [1, "two"]\n')
+    assert {where for where, _, _ in problems} == {"figure #1", "figure #2"}
+    first = text.index('id = "total-illicit-income"')
+    second = text.index('id = "cyber-income"')
+    without_id = text[:second] + text[text.index("\n", second) + 1:]  # the second figure's id line removed
+    assert ("figure #2", "id", "nothing (the field is missing)") in _figures_file_problems(seed_dir, raw_dir, without_id)
+    # an id the file writes as a quoted key is not found on a line: the figure is named without one
+    quoted = text[:first] + '"id" = "total-illicit-income"' + text[first + len('id = "total-illicit-income"'):]
+    quoted = quoted.replace("value = 6.3\n", "value = 6.4\n", 1)  # not what its value_text says: the loader says so
+    assert [where for where, field, _ in _figures_file_problems(seed_dir, raw_dir, quoted) if field == "value"][0] == \
+        "figure 'total-illicit-income'"
+
+
+@pytest.mark.parametrize("utc, latest", [((9, 59), datetime.date(2026, 11, 30)), ((10, 0), datetime.date(2026, 12, 1))])
+def test_the_latest_date_anywhere_is_the_date_at_utc_plus_14(monkeypatch, utc, latest) -> None:
+    from pipeline.read import raw_reports
+
+    class _Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime(2026, 11, 30, *utc, tzinfo=datetime.UTC).astimezone(tz)
+
+    monkeypatch.setattr(raw_reports, "datetime", _Clock)
+    assert raw_reports.latest_today() == latest
