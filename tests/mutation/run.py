@@ -218,10 +218,15 @@ def run_mutmut(group: str, folder: Path, keep: bool = False) -> dict[str, str]:
         steps = [lambda: [n for n, status in mutmut_results(group, folder).items() if status not in KILLED],
                  lambda: [n for n, status in mutmut_results(group, folder).items() if status == "not checked"]]
     else:
-        steps = [lambda: patterns(group)]
+        # the first function's mutants make mutmut write every mutant (and measure the tests); the others are then
+        # named one by one, but those equivalent by rule
+        steps = [lambda: patterns(group)[:1],
+                 lambda: [n for n, status in mutmut_results(group, folder).items() if status == "not checked"]]
     with open(folder / "mutmut.log", "w") as log:
         for step in steps:
             names = step()
+            equivalent = equivalent_by_rule(group, folder)
+            names = _compact([name for name in names if name not in equivalent], set(mutmut_results(group, folder)))
             print(f"mutmut, group {group}: {len(names)} name(s) or pattern(s) to run", flush=True)
             if names:
                 subprocess.run([str(MUTMUT), "run", "--max-children", str(MAX_CHILDREN), *names], cwd=folder,
@@ -230,8 +235,21 @@ def run_mutmut(group: str, folder: Path, keep: bool = False) -> dict[str, str]:
     return mutmut_results(group, folder)
 
 
+def _compact(names: list[str], every: set[str]) -> list[str]:
+    """The names, a function's given as its pattern where they are all of its mutants (mutmut matches each mutant
+    against each name given)."""
+    function = lambda name: name.rpartition("__mutmut_")[0]  # noqa: E731
+    of_function = Counter(function(name) for name in every)
+    named: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        named[function(name) if "__mutmut_" in name and not name.endswith("*") else name].append(name)
+    return [item for key, listed in named.items()
+            for item in ([f"{key}__mutmut_*"] if len(listed) == of_function.get(key, -1) else listed)]
+
+
 def mutmut_results(group: str, folder: Path) -> dict[str, str]:
-    """{mutant name: status} of the group's mutants that are run (SKIPPED functions' left out)."""
+    """{mutant name: status} of the group's mutants that are run (SKIPPED functions' left out); those equivalent by
+    rule (equivalent_by_rule), which are not run, have that status."""
     wanted = patterns(group)
     listing = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=folder, capture_output=True, text=True)
     statuses = {}
@@ -239,10 +257,74 @@ def mutmut_results(group: str, folder: Path) -> dict[str, str]:
         match = re.match(r"\s+(\S+): (.+)$", line)
         if match and any(fnmatch.fnmatchcase(match.group(1), pattern) for pattern in wanted):
             statuses[match.group(1)] = match.group(2).strip()
+    for name in equivalent_by_rule(group, folder):
+        if statuses.get(name) == "not checked":
+            statuses[name] = EQUIVALENT
     return statuses
 
 
+
+# Mutants equivalent by a rule, found in the mutated modules themselves and not run: a string of SQL (a statement's
+# keyword first, and more than one word) whose only change is the case of its letters outside its quoted literals
+# ('build') and f-string fields. DuckDB reads keywords, function names and identifiers in any case, so no test can
+# tell such a mutant from the code (each one cost its function's every test). Lines that are SQL from their start are
+# not mutated at all (MESSAGE_LINES); this finds the SQL strings inside other lines (`version = con.execute("SELECT
+# ...")`, a query passed as an argument, a condition continued over lines).
+_SQL_START = re.compile(r"^\s*(SELECT|CREATE|INSERT|DELETE|UPDATE|ATTACH|DETACH|USE|DROP|ALTER|WITH|COPY|CHECKPOINT)\s",
+                        re.IGNORECASE)
+_SQL_KEPT = re.compile(r"'[^']*'|\{[^}]*\}")  # what a case change would change the meaning of
+SQL_CASE = "the case of an SQL string"
+
+
+def _sql_case_only(before: object, after: object) -> bool:
+    return (isinstance(before, str) and isinstance(after, str) and before != after
+            and before.lower() == after.lower() and _SQL_START.match(before) is not None
+            and _SQL_KEPT.findall(before) == _SQL_KEPT.findall(after))
+
+
+def _differences(a, b, found: list) -> None:
+    """The pairs of values where two ASTs differ (a node of another type counts as one difference)."""
+    if type(a) is not type(b):
+        found.append((a, b))
+    elif isinstance(a, ast.AST):
+        for name in a._fields:
+            _differences(getattr(a, name, None), getattr(b, name, None), found)
+    elif isinstance(a, list):
+        if len(a) != len(b):
+            found.append((a, b))
+        else:
+            for x, y in zip(a, b, strict=True):
+                _differences(x, y, found)
+    elif a != b:
+        found.append((a, b))
+
+
+def equivalent_by_rule(group: str, folder: Path) -> dict[str, str]:
+    """{mutant name: the rule} of the group's mutants that no test can tell from the code (see _SQL_START), read
+    from the mutated modules mutmut wrote (each mutant is a copy of its function, `x_<name>__mutmut_<n>`, beside the
+    original, `..._orig`)."""
+    found = {}
+    for module in GROUPS[group]["modules"]:
+        path = folder / "mutants" / "pipeline" / f"{_module_path(module)}.py"
+        if not path.is_file():
+            continue
+        dotted = "pipeline." + _module_path(module).replace("/", ".")
+        functions = {node.name: node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name}
+        for name, node in functions.items():
+            base, _, number = name.rpartition("__mutmut_")
+            original = functions.get(f"{base}__mutmut_orig")
+            if number == "orig" or original is None:
+                continue
+            differences: list = []
+            _differences(original.body, node.body, differences)
+            if len(differences) == 1 and _sql_case_only(*differences[0]):
+                found[f"{dotted}.{name}"] = SQL_CASE
+    return found
+
+
 KILLED = ("killed", "timeout", "caught by type check")
+EQUIVALENT = f"equivalent by rule ({SQL_CASE}), not run"
 
 
 def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> None:
@@ -252,6 +334,9 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
         module = name.split(".x")[0].split(".")[-1] if name.startswith("pipeline.") else name.split(".")[0]
         if status == "not checked":  # an interrupted run: not part of the score, counted apart
             by_module[module]["not checked"] += 1
+            continue
+        if status == EQUIVALENT:  # not part of the score either: no test can tell them from the code
+            by_module[module]["equivalent"] += 1
             continue
         by_module[module]["killed" if status in KILLED else "not killed"] += 1
         by_module[module]["timeout"] += status == "timeout"
@@ -267,6 +352,7 @@ def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> 
         total = counts["killed"] + counts["not killed"]
         all_killed, all_total = all_killed + counts["killed"], all_total + total
         unchecked = f"   ({counts['not checked']} not checked)" if counts["not checked"] else ""
+        unchecked += f"   ({counts['equivalent']} equivalent by rule, not run)" if counts["equivalent"] else ""
         # a timeout counts as killed (mutmut's convention) but is shown: on a busy machine it may be a slow survivor
         unchecked += f"   ({counts['timeout']} of the killed by timeout)" if counts["timeout"] else ""
         print(f"  {module:<16} {counts['killed']:>5} / {total:<5} {counts['killed'] / max(total, 1):6.1%}{unchecked}")
