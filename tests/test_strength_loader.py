@@ -570,3 +570,34 @@ def test_the_latest_date_anywhere_is_the_date_at_utc_plus_14(monkeypatch, utc, l
 
     monkeypatch.setattr(raw_reports, "datetime", _Clock)
     assert raw_reports.latest_today() == latest
+
+
+# --- reading report.toml and figures.toml: their size limit and their encoding
+
+
+def test_a_toml_file_of_the_largest_size_is_read_and_one_byte_more_is_refused_unread(seed_dir: Path, raw_dir: Path) -> None:
+    from pipeline.read.raw_reports import MAX_TOML_BYTES
+
+    figures = seed_dir / "figures.toml"
+    text = figures.read_text(encoding="utf-8")
+    padded = text + "#" * (MAX_TOML_BYTES - len(text.encode("utf-8")) - 1) + "\n"
+    figures.write_text(padded, encoding="utf-8")
+    assert figures.stat().st_size == MAX_TOML_BYTES
+    assert len(load_and_check(raw_dir).figures) > 0
+    figures.write_text("#" + padded, encoding="utf-8")
+    assert _refused_at(raw_dir) == [("figures.toml", "", "")]
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw_dir)
+    assert refused.value.problems[0].expected == f"at most {MAX_TOML_BYTES:,} bytes (refused unread)"
+
+
+def test_a_toml_file_in_windows_1252_says_where_and_how_to_convert_it(seed_dir: Path, raw_dir: Path) -> None:
+    report = seed_dir / "report.toml"
+    text = report.read_text(encoding="utf-8")
+    report.write_bytes(text.replace('title = "', 'title = "\u201c', 1).encode("cp1252", errors="replace"))
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw_dir)
+    [problem] = [p for p in refused.value.problems if p.file == "report.toml"]
+    line = text[:text.index('title = "')].count("\n") + 1
+    assert (problem.where, problem.found) == (f"line {line}", "byte 0x93, which is not UTF-8")
+    assert problem.expected == "a UTF-8 text file (" + ICONV.removeprefix("; ") + ")"
