@@ -140,3 +140,14 @@ def test_a_bad_row_of_the_seed_is_located_at_its_figure_with_the_raw_folders_nam
     con.execute("UPDATE channels SET income_usd = -1 WHERE channel = 'cyber'")
     problems, _ = validate_table(con, "channels", CHANNELS, raw_name="raw")
     assert [(p.folder, p.file, p.field) for p in problems] == [(f"raw/{SEED_ID}", "figures.toml", "income_usd")]
+
+
+def test_a_rule_of_two_columns_broken_in_a_table_shows_both_values_at_the_row(con) -> None:
+    con.execute(sql("estimates"))
+    con.execute("CREATE TABLE swapped AS SELECT * FROM estimates")
+    con.execute("UPDATE swapped SET period_start = period_end + 1 WHERE figure_id = 'cyber-income'")
+    problems, _ = validate_table(con, "swapped", TABLE_SCHEMAS["estimates"])
+    [row] = con.execute("SELECT rowid, period_start, period_end FROM swapped WHERE figure_id = 'cyber-income'").fetchall()
+    assert [(p.where, p.field, p.found) for p in problems] == [
+        (f"row {row[0]} (report {SEED_ID}, cyber-income)", "period_start, period_end",
+         f"period_start={row[1]:%Y-%m-%d}, period_end={row[2]:%Y-%m-%d}")]
