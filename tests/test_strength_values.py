@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline.core import vocabulary as v
@@ -16,6 +17,7 @@ from pipeline.core.errors import RawReportError
 from pipeline.core.text import Expression, expression_in_context, normalize, value_expressions
 from pipeline.read.raw_reports import _same, _value_problems
 from pipeline.validate.validation import load_and_check
+from tests.helpers import edit
 from tests.multi_source import write_report
 
 D = datetime.date
@@ -142,3 +144,119 @@ def test_a_value_text_cut_short_in_its_quote_is_found_with_the_whole_expression(
 def test_expressions_are_listed_in_the_order_the_text_writes_them() -> None:
     assert [e.text for e in value_expressions("half a billion dollars, then $3 billion, then 2 million")] == [
         "half a billion", "3 billion", "2 million"]
+
+
+# --- the frames the loader builds, and the TOML it reads
+
+
+@pytest.mark.parametrize("rows", [
+    [{"a": "x", "start": pd.Timestamp("2023-01-01"), "end": pd.Timestamp("2023-12-31")},
+     {"a": "y", "start": pd.Timestamp("2024-02-29"), "end": pd.Timestamp("2024-03-01")}],
+    [{"a": "x", "start": pd.Timestamp("2023-01-01"), "end": None}],  # a missing date: pandas' own
+    [{"a": "x", "start": pd.Timestamp("2023-01-01", tz="UTC"), "end": pd.Timestamp("2023-12-31")}],
+    [{"a": "x", "start": datetime.date(2023, 1, 1), "end": pd.Timestamp("2023-12-31")}],
+    [],
+], ids=["timestamps", "a missing date", "a zone", "a date", "no rows"])
+def test_the_loaders_frame_is_the_frame_pandas_builds_from_the_rows(rows) -> None:
+    from pipeline.read.raw_reports import _frame
+
+    columns = ["start", "a", "end"]  # a date column first, one last: each built column lands at its place
+    pd.testing.assert_frame_equal(_frame(rows, columns, ("start", "end")), pd.DataFrame(rows, columns=columns))
+
+
+def test_equal_strings_of_a_frame_become_one_object_each_and_nothing_else_changes() -> None:
+    from pipeline.read.raw_reports import _share_repeated_values
+
+    first, again = "USD billion", "".join(["USD ", "billion"])  # equal, two objects
+    assert first == again and first is not again
+    frame = pd.DataFrame({"count": [1, 2, 3, 4], "unit": [first, "count", again, None], "empty": [None] * 4})
+    before = frame.copy()
+    _share_repeated_values(frame, ("count", "unit", "empty"))
+    pd.testing.assert_frame_equal(frame, before)
+    assert frame.at[0, "unit"] is frame.at[2, "unit"]
+
+
+def _toml_problems(seed_dir: Path, raw_dir: Path, name: str, text: str) -> list[tuple[str, str, str, str]]:
+    (seed_dir / name).write_text(text, encoding="utf-8")
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw_dir)
+    return [(p.where, p.field, p.found, p.expected) for p in refused.value.problems if p.file == name]
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_bare_year_range_in_a_toml_file_is_named_with_the_dates_it_means(seed_dir: Path, raw_dir: Path, where) -> None:
+    lines = (seed_dir / "report.toml").read_text(encoding="utf-8").rstrip("\n").splitlines()
+    kept = [line for line in lines if not line.startswith("period_start = ")]
+    at = {"first": 0, "middle": len(kept) // 2, "last": len(kept)}[where]
+    kept.insert(at, "period_start = 2017-2023")
+    assert _toml_problems(seed_dir, raw_dir, "report.toml", "\n".join(kept) + "\n") == [(
+        f"line {at + 1}", "period_start", "invalid TOML (a bare year range 2017-2023)",
+        "a year range 2017-2023 means period_start = 2017-01-01 and period_end = 2023-12-31 (TOML dates, no quotes)")]
+
+
+def test_invalid_toml_is_named_by_its_line_and_column_once(seed_dir: Path, raw_dir: Path) -> None:
+    [(where, field, found, _)] = _toml_problems(seed_dir, raw_dir, "figures.toml", "# figures\nthis is = = not TOML\n")
+    assert (where, field) == ("line 2", "")
+    assert found.startswith("invalid TOML (") and found.endswith(", at column 6)") and "line" not in found
+
+
+def test_toml_nested_too_deeply_is_named_as_such(seed_dir: Path, raw_dir: Path) -> None:
+    deep = "a = " + "[" * 200 + "]" * 200 + "\n"
+    assert [(found, expected) for _, _, found, expected in _toml_problems(seed_dir, raw_dir, "figures.toml", deep)] == [
+        ("tables or arrays nested too deeply to read", "a flat TOML file of [[figure]] / key = value lines")]
+
+
+# --- the stored document a report.toml names
+
+
+def _one_report(tmp_path: Path, document: str | bytes, source_file: str = "document.txt") -> Path:
+    """raw/ with one report of one figure quoting 'It took $3 billion.', its document `document`."""
+    raw = tmp_path / "raw"
+    folder = write_report(raw, "a-monitor-2024", publisher="An invented monitor", published_on=D(2024, 3, 1),
+                          series="monitor", period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
+                              {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
+                               "value_text": "$3 billion", "quote": "It took $3 billion."}],
+                          document=document if isinstance(document, str) else "placeholder\n")
+    if isinstance(document, bytes):
+        (folder / "document.txt").write_bytes(document)
+    if source_file != "document.txt":
+        edit(folder / "report.toml", 'source_file = "document.txt"', f'source_file = "{source_file}"')
+    return raw
+
+
+def _refusals(raw: Path) -> list[tuple[str, str, str]]:
+    with pytest.raises(RawReportError) as refused:
+        load_and_check(raw)
+    return [(p.file, p.field, p.found) for p in refused.value.problems]
+
+
+@pytest.mark.parametrize("source_file", ["copies/document.txt", "copies\\\\document.txt", ".document.txt"])
+def test_a_document_named_by_a_path_or_a_hidden_name_is_refused(tmp_path: Path, source_file: str) -> None:
+    raw = _one_report(tmp_path, "It took $3 billion.\n", source_file=source_file)
+    name = source_file.replace("\\\\", "\\")
+    assert ("report.toml", "source_file", f"{name!r} (str)") in _refusals(raw)
+
+
+def test_a_document_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    raw = _one_report(tmp_path, "It took $3 billion.\n")
+    elsewhere = tmp_path / "elsewhere.txt"
+    (raw / "a-monitor-2024" / "document.txt").rename(elsewhere)
+    (raw / "a-monitor-2024" / "document.txt").symlink_to(elsewhere)
+    assert ("report.toml", "source_file", f"'document.txt', a symbolic link to {str(elsewhere)!r}") in _refusals(raw)
+
+
+def test_a_document_of_the_largest_size_is_read(tmp_path: Path) -> None:
+    from pipeline.read.raw_reports import MAX_SOURCE_BYTES
+
+    text = "It took $3 billion.\n"
+    raw = _one_report(tmp_path, text + " " * (MAX_SOURCE_BYTES - len(text) - 1) + "\n")
+    assert (raw / "a-monitor-2024" / "document.txt").stat().st_size == MAX_SOURCE_BYTES
+    assert load_and_check(raw).figures["amount_usd"].tolist() == [3e9]
+
+
+def test_a_document_in_windows_1252_is_refused_saying_where_and_how_to_convert_it(tmp_path: Path) -> None:
+    from tests.test_strength_loader import ICONV
+
+    data = "The monitor said \u201cIt took $3 billion.\u201d\n".encode("cp1252")
+    raw = _one_report(tmp_path, data)
+    assert ("document.txt", "", "byte 0x93 at offset 17 (line 1), which is not UTF-8" + ICONV) in _refusals(raw)
