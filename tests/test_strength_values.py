@@ -260,3 +260,54 @@ def test_a_document_in_windows_1252_is_refused_saying_where_and_how_to_convert_i
     data = "The monitor said \u201cIt took $3 billion.\u201d\n".encode("cp1252")
     raw = _one_report(tmp_path, data)
     assert ("document.txt", "", "byte 0x93 at offset 17 (line 1), which is not UTF-8" + ICONV) in _refusals(raw)
+
+
+# --- the frames load_report gives: every column the schemas expect, for every kind of figure
+
+
+def test_the_loaded_frames_of_every_kind_of_figure_pass_the_schemas_with_their_derived_columns(raw_dir: Path) -> None:
+    from pipeline.validate.validation import validate_raw
+    from tests.multi_source import THINK_TANK, write_sources
+
+    write_sources(raw_dir)
+    loaded = load_and_check(raw_dir)
+    validated = validate_raw(loaded, raw_dir.name)  # strict schemas: a column missing or misnamed is refused
+    figures = validated.figures.set_index(["report_id", "figure_id"])
+    bounds = [b if isinstance(b, str) else None for b in figures["bound"]]
+    assert bounds == [v.QUALIFIER_BOUNDS.get(q) if isinstance(q, str) else None for q in figures["qualifier"]]
+    assert {"lower", "approximate"} <= set(figures.loc[THINK_TANK]["bound"].dropna()) and None in bounds
+    assert (figures["best_share_percent"].dropna() == figures["share_percent"].dropna()).all()
+    assert figures["share_percent"].notna().sum() == 1
+    assert set(figures["measure"]) <= set(v.MEASURES) and figures["measure"].notna().all()
+    assert list(validated.reports.columns) == list(loaded.reports.columns)
+    assert validated.reports["source_sha256"].str.fullmatch("[0-9a-f]{64}").all()
+
+
+@pytest.mark.parametrize("days, refused", [(0, False), (1, True)])
+def test_a_report_published_after_the_latest_date_anywhere_is_refused(tmp_path: Path, days: int, refused: bool) -> None:
+    from pipeline.read.raw_reports import latest_today
+
+    raw = tmp_path / "raw"
+    write_report(raw, "a-monitor-2024", publisher="An invented monitor",
+                 published_on=latest_today() + datetime.timedelta(days=days), series="monitor",
+                 period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
+                     {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
+                      "value_text": "$3 billion", "quote": "It took $3 billion."}])
+    if not refused:
+        assert len(load_and_check(raw).reports) == 1
+        return
+    assert [(p.file, p.field) for p in pytest.raises(RawReportError, load_and_check, raw).value.problems] == [
+        ("report.toml", "published_on")]
+
+
+def test_a_placeholder_left_in_a_report_or_a_figure_is_named_where_it_is(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    folder = write_report(raw, "a-monitor-2024", publisher="TODO: the publisher", published_on=D(2024, 3, 1),
+                          series="monitor", period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
+                              {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
+                               "value_text": "$3 billion", "quote": "It took $3 billion.", "notes": "TBD"}])
+    problems = pytest.raises(RawReportError, load_and_check, raw).value.problems
+    assert sorted((p.folder, p.file, p.where, p.field) for p in problems) == [
+        ("raw/a-monitor-2024", "figures.toml", "figure 'cyber' (line 2)", "notes"),
+        ("raw/a-monitor-2024", "report.toml", "", "publisher")]
+    assert folder.name == "a-monitor-2024"
