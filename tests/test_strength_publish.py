@@ -7,6 +7,7 @@ files whose record the real build writer wrote, in milliseconds, without a Dagst
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -328,3 +329,67 @@ def test_the_published_page_is_the_index_of_the_published_site(seed):
     page = published_page(path.parent)
     assert page == path.parent / "site" / "index.html"
     assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+def test_a_mostly_free_file_is_rewritten_compact_and_one_of_few_free_blocks_is_kept(tmp_path):
+    from pipeline.publish.warehouse import MAX_FREE_SHARE, PUBLISHED_BLOCK_SIZE, PUBLISHED_STORAGE_VERSION, _compact_if_sparse
+
+    from .test_compact import blocks
+
+    def made(name: str, kept_share: float) -> Path:
+        path = tmp_path / name
+        con = duckdb.connect(str(path), config={"default_block_size": PUBLISHED_BLOCK_SIZE,
+                                                "storage_compatibility_version": PUBLISHED_STORAGE_VERSION})
+        con.execute("CREATE TABLE t AS SELECT i, repeat('x', 200) || i AS s FROM range(200000) r(i)")
+        con.execute("CHECKPOINT")
+        con.execute(f"DELETE FROM t WHERE i >= {int(200000 * kept_share)}")
+        con.execute("CHECKPOINT")
+        con.close()
+        return path
+
+    sparse, dense = made("sparse.duckdb", 0.1), made("dense.duckdb", 0.99)
+    size, free, total = blocks(sparse)
+    assert size == PUBLISHED_BLOCK_SIZE and free > total * MAX_FREE_SHARE
+    rows = duckdb.connect(str(sparse), read_only=True).execute("SELECT count(*), sum(i) FROM t").fetchall()
+    _compact_if_sparse(sparse)
+    after = blocks(sparse)
+    assert after[1] <= after[2] * MAX_FREE_SHARE and after[2] < total
+    assert duckdb.connect(str(sparse), read_only=True).execute("SELECT count(*), sum(i) FROM t").fetchall() == rows
+    before = dense.read_bytes()
+    assert blocks(dense)[1] <= blocks(dense)[2] * MAX_FREE_SHARE
+    _compact_if_sparse(dense)
+    assert dense.read_bytes() == before  # few free blocks: left as it is
+
+
+def test_the_refresh_waits_for_a_writer_of_the_published_file_and_then_names_the_file(tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    path = tmp_path / "held.duckdb"
+    duckdb.connect(str(path)).close()
+    warehouse = Warehouse(path=str(path), lock_timeout_seconds=0.5)
+    warehouse._wait_for_no_writer(path)  # nobody holds it: no wait
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(PublishError, match=f"^{re.escape(str(path))} is locked by another process"):
+            warehouse._wait_for_no_writer(path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_build_record_that_cannot_be_read_is_named_with_duckdbs_reason(tmp_path):
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA build; CREATE TABLE build.info (version VARCHAR); "
+                "CREATE TABLE build.report_folders (report_id VARCHAR)")
+    con.close()
+    plan = Plan(dict(BEFORE))
+    plan.decide(duckdb.connect(str(path), read_only=True))
+    assert re.fullmatch(r"the published warehouse's build record could not be read \(Binder Error: .*code_version.*\)",
+                        plan.reason), plan.reason
