@@ -96,7 +96,9 @@ def test_a_build_record_of_another_layout_is_rebuilt_from_nothing(tmp_path):
     con.close()
     plan = Plan(dict(BEFORE))
     assert plan.decide(duckdb.connect(str(path), read_only=True)) is False
-    assert plan.reason.startswith("the published warehouse's build record could not be read (")
+    # named with the first line of DuckDB's reason
+    assert re.fullmatch(r"the published warehouse's build record could not be read \(Binder Error: .*code_version.*\)",
+                        plan.reason), plan.reason
 
 
 def test_a_file_built_by_other_code_is_rebuilt_from_nothing(tmp_path):
@@ -382,14 +384,3 @@ def test_the_refresh_waits_for_a_writer_of_the_published_file_and_then_names_the
         holder.kill()
         holder.wait()
 
-
-def test_a_build_record_that_cannot_be_read_is_named_with_duckdbs_reason(tmp_path):
-    path = tmp_path / "other.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA build; CREATE TABLE build.info (version VARCHAR); "
-                "CREATE TABLE build.report_folders (report_id VARCHAR)")
-    con.close()
-    plan = Plan(dict(BEFORE))
-    plan.decide(duckdb.connect(str(path), read_only=True))
-    assert re.fullmatch(r"the published warehouse's build record could not be read \(Binder Error: .*code_version.*\)",
-                        plan.reason), plan.reason
