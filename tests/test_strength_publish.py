@@ -384,3 +384,34 @@ def test_the_refresh_waits_for_a_writer_of_the_published_file_and_then_names_the
         holder.kill()
         holder.wait()
 
+
+
+def test_a_staged_release_reuses_the_published_pages_and_a_run_staged_again_gets_a_release_of_its_own(seed, tmp_path):
+    import json
+
+    from pipeline.publish import release
+
+    _, path = seed
+    staging = tmp_path / "staging.duckdb"
+    shutil.copyfile(path, staging)  # the same tables the published file holds
+    first = release.stage(staging, path.parent, "run-a")
+    again = release.stage(staging, path.parent, "run-a")  # a re-executed run: never the same folder
+    assert first != again and first.is_dir() and again.is_dir()
+    published = release.current_release(path.parent)
+    for page in (first / "site" / "reports").glob("*.html"):  # made from the same report and code: linked, not written
+        assert page.stat().st_ino == (published / "site" / "reports" / page.name).stat().st_ino, page.name
+    descriptor = json.loads((first / "export" / "datapackage.json").read_text(encoding="utf-8"))
+    run_id = duckdb.connect(str(staging), read_only=True).execute("SELECT run_id FROM build.info").fetchall()[0][0]
+    assert descriptor["version"] == run_id  # the exports say which refresh built the file
+
+
+def test_a_write_ahead_log_is_looked_for_beside_the_link_and_beside_the_release_file_it_points_to(seed):
+    from pipeline.publish.warehouse import Warehouse, _wal_paths
+
+    _, path = seed
+    real = path.resolve()
+    assert path.is_symlink() and real != path
+    assert _wal_paths(path) == [path.with_name(path.name + ".wal"), real.with_name(real.name + ".wal")]
+    assert _wal_paths(real) == [real.with_name(real.name + ".wal")]
+    real.with_name(real.name + ".wal").write_bytes(b"")
+    assert "write-ahead log" in Warehouse(path=str(path))._why_not_start_from(path)

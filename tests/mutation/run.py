@@ -87,7 +87,8 @@ GROUPS = {
                       *[f"tests/test_corrections.py::test_{name}" for name in (
                           "published_channels_hold_best_beside_as_published", "published_deficit_holds_best_beside_as_published",
                           "published_arms_are_uncorrected", "published_figures_carry_the_citation_and_the_reasoning",
-                          "published_validation_results_show_both_bases", "reconciliation_asset_checks_warn_on_as_published_and_pass_on_best")],
+                          "published_validation_results_show_both_bases",
+                          "reconciliation_asset_checks_warn_on_as_published_and_pass_on_best")],
                       *[f"tests/test_published_numbers.py::test_{name}" for name in (
                           "a_report_without_corrections_publishes_its_deficit_as_stated",
                           "one_corrected_trade_figure_makes_the_deficit_corrected",
