@@ -601,3 +601,34 @@ def test_a_toml_file_in_windows_1252_says_where_and_how_to_convert_it(seed_dir: 
     line = text[:text.index('title = "')].count("\n") + 1
     assert (problem.where, problem.found) == (f"line {line}", "byte 0x93, which is not UTF-8")
     assert problem.expected == "a UTF-8 text file (" + ICONV.removeprefix("; ") + ")"
+
+
+# --- corrections.toml: every correction's problems, each located at its correction
+
+
+def _corrections(seed_dir: Path) -> tuple[Path, list[str]]:
+    path = seed_dir / "corrections.toml"
+    text = path.read_text(encoding="utf-8")
+    head, *blocks = text.split("[[correction]]\n")
+    return path, [head, *blocks]
+
+
+def test_placeholders_left_in_two_corrections_are_each_named_and_the_others_checked(seed_dir: Path, raw_dir: Path) -> None:
+    path, (head, *blocks) = _corrections(seed_dir)
+    blocks[1] = blocks[1].replace('note = "', 'note = "TODO ', 1)
+    blocks[3] = blocks[3].replace('note = "', 'note = "TBD ', 1)
+    blocks[4] = blocks[4].replace('basis = "cited"', 'basis = "guessed"', 1)  # and another problem further on
+    path.write_text(head + "".join("[[correction]]\n" + block for block in blocks), encoding="utf-8")
+    ids = [block.split('figure_id = "', 1)[1].split('"', 1)[0] for block in blocks]
+    problems = [(where, field) for file, where, field in _refused_at(raw_dir) if file == "corrections.toml"]
+    assert problems == sorted([(f"correction of '{ids[1]}'", "note"), (f"correction of '{ids[3]}'", "note"),
+                               (f"correction of '{ids[4]}'", "basis")])
+
+
+def test_corrections_without_a_figure_id_are_located_by_their_place(seed_dir: Path, raw_dir: Path) -> None:
+    path, (head, *blocks) = _corrections(seed_dir)
+    for at in (1, 2):
+        blocks[at] = "\n".join(line for line in blocks[at].splitlines() if not line.startswith("figure_id = ")) + "\n"
+    path.write_text(head + "".join("[[correction]]\n" + block for block in blocks), encoding="utf-8")
+    problems = [(where, field) for file, where, field in _refused_at(raw_dir) if file == "corrections.toml"]
+    assert problems == [("correction #2", "figure_id"), ("correction #3", "figure_id")]
