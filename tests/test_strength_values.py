@@ -79,13 +79,25 @@ def test_each_unit_is_of_its_kind() -> None:
     assert v.unit_kind("a unit no one knows") is None
 
 
-def _load_one(tmp_path: Path, value, unit: str, value_text: str, measure: str):
+THREE_BILLION = {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
+                 "value_text": "$3 billion", "quote": "It took $3 billion."}
+PUBLISHED_ON = D(2024, 3, 1)
+
+
+def _one_figure_report(tmp_path: Path, figure: dict = THREE_BILLION, *, publisher: str = "An invented monitor",
+                       published_on: datetime.date = PUBLISHED_ON, document: str | None = None) -> Path:
+    """raw/ holding one invented report of 2023 stating one figure (tests.multi_source.write_report); its folder is
+    raw/a-monitor-2024."""
     raw = tmp_path / "raw"
-    write_report(raw, "one-figure-2024", publisher="An invented monitor", published_on=D(2024, 3, 1), series="one",
-                 period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
-                     {"id": "the-figure", "topic": "channel", "subject": "cyber", "measure": measure, "value": value,
-                      "unit": unit, "value_text": value_text, "quote": f"It was {value_text} of all funds stolen."}])
-    return load_and_check(raw)
+    write_report(raw, "a-monitor-2024", publisher=publisher, published_on=published_on, series="monitor",
+                 period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[figure], document=document)
+    return raw
+
+
+def _load_one(tmp_path: Path, value, unit: str, value_text: str, measure: str):
+    return load_and_check(_one_figure_report(tmp_path, {
+        "id": "the-figure", "topic": "channel", "subject": "cyber", "measure": measure, "value": value, "unit": unit,
+        "value_text": value_text, "quote": f"It was {value_text} of all funds stolen."}))
 
 
 @pytest.mark.parametrize("value", [0, 61, 100, 37.5])
@@ -211,12 +223,8 @@ def test_toml_nested_too_deeply_is_named_as_such(seed_dir: Path, raw_dir: Path) 
 
 def _one_report(tmp_path: Path, document: str | bytes, source_file: str = "document.txt") -> Path:
     """raw/ with one report of one figure quoting 'It took $3 billion.', its document `document`."""
-    raw = tmp_path / "raw"
-    folder = write_report(raw, "a-monitor-2024", publisher="An invented monitor", published_on=D(2024, 3, 1),
-                          series="monitor", period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
-                              {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
-                               "value_text": "$3 billion", "quote": "It took $3 billion."}],
-                          document=document if isinstance(document, str) else "placeholder\n")
+    raw = _one_figure_report(tmp_path, document=document if isinstance(document, str) else "placeholder\n")
+    folder = raw / "a-monitor-2024"
     if isinstance(document, bytes):
         (folder / "document.txt").write_bytes(document)
     if source_file != "document.txt":
@@ -287,12 +295,7 @@ def test_the_loaded_frames_of_every_kind_of_figure_pass_the_schemas_with_their_d
 def test_a_report_published_after_the_latest_date_anywhere_is_refused(tmp_path: Path, days: int, refused: bool) -> None:
     from pipeline.read.raw_reports import latest_today
 
-    raw = tmp_path / "raw"
-    write_report(raw, "a-monitor-2024", publisher="An invented monitor",
-                 published_on=latest_today() + datetime.timedelta(days=days), series="monitor",
-                 period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
-                     {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
-                      "value_text": "$3 billion", "quote": "It took $3 billion."}])
+    raw = _one_figure_report(tmp_path, published_on=latest_today() + datetime.timedelta(days=days))
     if not refused:
         assert len(load_and_check(raw).reports) == 1
         return
@@ -301,13 +304,8 @@ def test_a_report_published_after_the_latest_date_anywhere_is_refused(tmp_path: 
 
 
 def test_a_placeholder_left_in_a_report_or_a_figure_is_named_where_it_is(tmp_path: Path) -> None:
-    raw = tmp_path / "raw"
-    folder = write_report(raw, "a-monitor-2024", publisher="TODO: the publisher", published_on=D(2024, 3, 1),
-                          series="monitor", period=(D(2023, 1, 1), D(2023, 12, 31)), figures=[
-                              {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
-                               "value_text": "$3 billion", "quote": "It took $3 billion.", "notes": "TBD"}])
+    raw = _one_figure_report(tmp_path, {**THREE_BILLION, "notes": "TBD"}, publisher="TODO: the publisher")
     problems = pytest.raises(RawReportError, load_and_check, raw).value.problems
     assert sorted((p.folder, p.file, p.where, p.field) for p in problems) == [
         ("raw/a-monitor-2024", "figures.toml", "figure 'cyber' (line 2)", "notes"),
         ("raw/a-monitor-2024", "report.toml", "", "publisher")]
-    assert folder.name == "a-monitor-2024"

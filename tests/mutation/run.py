@@ -216,18 +216,17 @@ def run_mutmut(group: str, folder: Path, keep: bool = False) -> dict[str, str]:
     print(f"mutmut, group {group}: {', '.join(GROUPS[group]['modules'])} (progress in {folder / 'mutmut.log'})",
           flush=True)
     if keep and (folder / "mutants").is_dir():
-        steps = [lambda: [n for n, status in mutmut_results(group, folder).items() if status not in KILLED],
-                 lambda: [n for n, status in mutmut_results(group, folder).items() if status == "not checked"]]
+        steps = [lambda statuses: [n for n, status in statuses.items() if status not in (*KILLED, EQUIVALENT)],
+                 lambda statuses: [n for n, status in statuses.items() if status == "not checked"]]
     else:
         # the first function's mutants make mutmut write every mutant (and measure the tests); the others are then
         # named one by one, but those equivalent by rule
-        steps = [lambda: patterns(group)[:1],
-                 lambda: [n for n, status in mutmut_results(group, folder).items() if status == "not checked"]]
+        steps = [lambda statuses: patterns(group)[:1],
+                 lambda statuses: [n for n, status in statuses.items() if status == "not checked"]]
     with open(folder / "mutmut.log", "w") as log:
         for step in steps:
-            names = step()
-            equivalent = equivalent_by_rule(group, folder)
-            names = _compact([name for name in names if name not in equivalent], set(mutmut_results(group, folder)))
+            statuses = mutmut_results(group, folder)  # those equivalent by rule have their own status: not named
+            names = _compact(step(statuses), set(statuses))
             print(f"mutmut, group {group}: {len(names)} name(s) or pattern(s) to run", flush=True)
             if names:
                 subprocess.run([str(MUTMUT), "run", "--max-children", str(MAX_CHILDREN), *names], cwd=folder,
@@ -262,7 +261,6 @@ def mutmut_results(group: str, folder: Path) -> dict[str, str]:
         if statuses.get(name) == "not checked":
             statuses[name] = EQUIVALENT
     return statuses
-
 
 
 # Mutants equivalent by a rule, found in the mutated modules themselves and not run: a string of SQL (a statement's
