@@ -40,6 +40,24 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
 
 
 
+# `make mutation` sets this for tests that only read what a refresh published (tests/mutation/run.py): each mutant's
+# process builds their module's warehouse again, and the job's steps called directly take half the time of a run.
+STEPS_ENV = "PIPELINE_TESTS_REFRESH"
+
+
+def publish_for_reading(raw_dir: Path, warehouse_path: Path) -> None:
+    """Publish raw_dir at warehouse_path for tests that read the published file: through the real job, or with its
+    steps called directly (refresh_directly) when the environment sets PIPELINE_TESTS_REFRESH=steps. The two
+    publish the same file (tests/test_tables.py runs each of its tests both ways); a failure fails the test."""
+    if os.environ.get(STEPS_ENV) == "steps":
+        done = refresh_directly(raw_dir, warehouse_path)
+        if done.error is not None:
+            raise done.error
+        assert done.success, f"the refresh of {raw_dir} was not published (a blocking check failed)"
+        return
+    assert build(raw_dir, warehouse_path).success
+
+
 @dataclass
 class DirectRefresh:
     """What refresh_directly did: how the tables were built, the table and report checks' results, its

@@ -15,7 +15,7 @@ import pytest
 from pipeline.build.cross_checks import SOURCES_AGREE_FACTOR
 from pipeline.build.queries import sql
 from tests.conftest import RAW, SEED_ID
-from tests.helpers import build, rows
+from tests.helpers import build, publish_for_reading, rows
 from tests.multi_source import CHAIN_2023, CHAIN_2024, THINK_TANK, UN_FIRST, UN_SECOND, write_report, write_sources
 
 D = datetime.date
@@ -29,8 +29,7 @@ def sources(tmp_path_factory) -> Path:
     shutil.copytree(RAW, raw)
     write_sources(raw)
     path = root / "warehouse" / "illicit_income.duckdb"
-    result = build(raw, path)
-    assert result.success
+    publish_for_reading(raw, path)
     return path
 
 
@@ -38,7 +37,7 @@ def sources(tmp_path_factory) -> Path:
 def seed_alone(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("seed")
     path = root / "warehouse" / "illicit_income.duckdb"
-    assert build(RAW, path).success
+    publish_for_reading(RAW, path)
     return path
 
 
@@ -186,7 +185,7 @@ def test_the_same_document_under_two_ids_is_flagged_naming_both(tmp_path):
     shutil.copytree(RAW, raw)
     shutil.copytree(raw / SEED_ID, raw / "inss-illicit-income-copy")
     path = tmp_path / "w.duckdb"
-    assert build(raw, path).success
+    publish_for_reading(raw, path)
     got = dict(rows(path, "SELECT report_id, message FROM validation_results WHERE check_name = 'distinct_documents' "
                           "AND NOT passed"))
     assert set(got) == {SEED_ID, "inss-illicit-income-copy"}

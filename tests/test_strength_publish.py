@@ -415,3 +415,124 @@ def test_a_write_ahead_log_is_looked_for_beside_the_link_and_beside_the_release_
     assert _wal_paths(real) == [real.with_name(real.name + ".wal")]
     real.with_name(real.name + ".wal").write_bytes(b"")
     assert "write-ahead log" in Warehouse(path=str(path))._why_not_start_from(path)
+
+
+class _Clock:
+    """A clock for the lock waits: sleeping moves it on at once, and every sleep asked for is kept."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _locked(path: Path) -> duckdb.IOException:
+    return duckdb.IOException(f'IO Error: Could not set lock on file "{path}": Conflicting lock is held in '
+                              "/usr/bin/duckdb (PID 4242). See also https://duckdb.org/docs/stable/connect/concurrency")
+
+
+def test_a_locked_file_is_tried_again_after_waits_that_double_up_to_a_second_until_the_timeout(tmp_path, monkeypatch):
+    import pipeline.publish.warehouse as warehouse_module
+    from pipeline.core.errors import PublishError
+
+    clock = _Clock()
+    monkeypatch.setattr(warehouse_module, "time", clock)
+    path = tmp_path / "held.duckdb"
+    tries = []
+
+    def attempt():
+        tries.append(clock.now)
+        raise _locked(path)
+
+    warehouse = warehouse_module.Warehouse(path=str(path), lock_timeout_seconds=4.2)
+    with pytest.raises(PublishError, match=f"^{re.escape(str(path))} is locked by another process and stayed locked "
+                                           "for 4 s: IO Error: Could not set lock"):
+        warehouse._wait_for_lock(path, attempt)
+    assert clock.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0])
+    assert len(tries) == 8 and tries[-1] - tries[0] == pytest.approx(4.5)  # the last try after the deadline
+
+    clock.sleeps.clear()
+    answers = iter([_locked(path), _locked(path), "opened"])
+
+    def opened_on_the_third_try():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert warehouse._wait_for_lock(path, opened_on_the_third_try) == "opened"
+    assert clock.sleeps == pytest.approx([0.1, 0.2])
+
+    clock.sleeps.clear()
+
+    def damaged():
+        raise duckdb.IOException("IO Error: The file is not a valid DuckDB database file!")
+
+    with pytest.raises(duckdb.IOException, match="not a valid DuckDB database file"):  # not a lock: not waited for
+        warehouse._wait_for_lock(path, damaged)
+    assert clock.sleeps == []
+
+
+def test_a_reader_of_the_published_file_is_not_waited_for_and_the_wait_opens_it_read_only(tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline.publish.warehouse import Warehouse
+
+    path = tmp_path / "read.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    warehouse = Warehouse(path=str(path), lock_timeout_seconds=0.5)
+    opened = warehouse._connect_with_wait(path, read_only=True)
+    try:
+        assert opened.execute("SELECT x FROM t").fetchall() == [(1,)]
+        with pytest.raises(duckdb.Error, match="read-only"):
+            opened.execute("INSERT INTO t VALUES (2)")
+    finally:
+        opened.close()
+    # an analyst's read-only connection (the CLI with -readonly) never holds up a refresh
+    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
+                               "read_only=True); print('reading', flush=True); time.sleep(60)", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        warehouse._wait_for_no_writer(path)
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_a_second_refresh_waits_for_the_staging_lock_then_names_the_warehouse_and_the_lock_is_released(
+        tmp_path, monkeypatch):
+    import fcntl
+
+    import pipeline.publish.warehouse as warehouse_module
+    from pipeline.core.errors import PublishError
+
+    clock = _Clock()
+    monkeypatch.setattr(warehouse_module, "time", clock)
+    path = tmp_path / "new" / "deeper" / "illicit_income.duckdb"
+    warehouse = warehouse_module.Warehouse(path=str(path), lock_timeout_seconds=0.45)
+    with warehouse._staging_lock():  # makes the staging folder, parents and all
+        with open(warehouse.staging_dir / "lock") as other:  # another refresh's open of the same lock file
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(PublishError, match=f"^another refresh of {re.escape(str(path))} held "
+                                               f"{re.escape(str(warehouse.staging_dir))} for 0 s; nothing was published"):
+            with warehouse._staging_lock():
+                pass
+    assert clock.sleeps == pytest.approx([0.1] * 5)
+    with open(warehouse.staging_dir / "lock") as other:  # released: another refresh takes it at once
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_UN)
+    clock.sleeps.clear()
+    with warehouse._staging_lock():
+        pass
+    assert clock.sleeps == []
