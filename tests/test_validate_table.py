@@ -151,3 +151,25 @@ def test_a_rule_of_two_columns_broken_in_a_table_shows_both_values_at_the_row(co
     assert [(p.where, p.field, p.found) for p in problems] == [
         (f"row {row[0]} (report {SEED_ID}, cyber-income)", "period_start, period_end",
          f"period_start={row[1]:%Y-%m-%d}, period_end={row[2]:%Y-%m-%d}")]
+
+
+def test_every_key_of_a_model_is_checked_after_one_the_table_enforces() -> None:
+    import pandera.pandas as pa
+
+    class TwoKeys(pa.DataFrameModel):  # a key of two columns, and a column unique on its own
+        code: str = pa.Field(unique=True)
+        a: int
+        b: int
+
+        class Config:
+            unique = ["a", "b"]
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE two_keys (code VARCHAR, a BIGINT, b BIGINT, PRIMARY KEY (a, b))")
+    con.execute("INSERT INTO two_keys VALUES ('x', 1, 1), ('x', 1, 2), ('y', 2, 1)")
+    assert validation._unique_keys(TwoKeys) == [["a", "b"], ["code"]]  # the enforced key first
+    # pandera sees the first row only (what a build wrote); the duplicate code is found on the whole table
+    problems, validated = validate_table(con, "two_keys", TwoKeys, where="a = 1 AND b = 1")
+    assert validated == 1
+    assert [(p.folder, p.field, p.found, p.expected) for p in problems] == [
+        ("table two_keys", "code", "2 rows with code='x'", "unique")]

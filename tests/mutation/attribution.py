@@ -19,6 +19,7 @@ own setup and the setups of the shared fixtures it uses.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -125,12 +126,19 @@ _PRELOADED = ("altair", "vl_convert", "jinja2", "frictionless", "pipeline.publis
 
 
 def pytest_collection_finish(session) -> None:
-    if _state() is None or _mutant():  # not under mutmut, or already in a mutant's process
+    if _state() is None:  # not under mutmut
         return
-    import importlib
+    if not _mutant():  # mutmut's fork server (or its first pass)
+        import importlib
 
-    for module in _PRELOADED:
-        importlib.import_module(module)
+        for module in _PRELOADED:
+            importlib.import_module(module)
+    # What the Python documentation advises for a process that forks without exec: gc.freeze() before the fork, so
+    # that the children's garbage collections skip the heap they inherit (Dagster, pandas, DuckDB, pandera: large).
+    # pytest collects garbage twice at the end of every session (unraisableexception's gc_collect_harder): 0.21 s of
+    # the 0.28 s a mutant's process cost besides its tests, measured on a fork of a warm process; 0.04 s frozen. In
+    # a mutant's process, what its own collection made is frozen too (it lives until the process exits).
+    gc.freeze()
 
 
 # What each mutant's tests cost: one JSON line per mutant (its name, the tests run, the first that failed, the CPU
