@@ -632,3 +632,157 @@ def test_corrections_without_a_figure_id_are_located_by_their_place(seed_dir: Pa
     path.write_text(head + "".join("[[correction]]\n" + block for block in blocks), encoding="utf-8")
     problems = [(where, field) for file, where, field in _refused_at(raw_dir) if file == "corrections.toml"]
     assert problems == [("correction #2", "figure_id"), ("correction #3", "figure_id")]
+
+
+# --- load_report on one invented report: what each problem names, and which problems are kept together
+
+THREE_BILLION = {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
+                 "value_text": "$3 billion", "quote": "It took $3 billion."}
+
+
+def _invented(raw: Path, figures: list[dict] | None = None, report_id: str = "a-monitor-2024",
+              document: str | None = None) -> Path:
+    """The folder of one invented report of 2023 (tests.multi_source.write_report)."""
+    return write_report(raw, report_id, publisher="An invented monitor", published_on=datetime.date(2024, 3, 1),
+                        series="monitor", period=(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)),
+                        figures=figures or [THREE_BILLION], document=document)
+
+
+def _fields(problems: list[Problem]) -> list[tuple[str, str, str]]:
+    return sorted((p.file, p.where, p.field) for p in problems)
+
+
+def test_a_report_folder_is_named_from_the_folder_above_raw_or_by_its_whole_path_outside_it(tmp_path: Path) -> None:
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    folder = _invented(raw)
+    edit(folder / "report.toml", 'publisher = "An invented monitor"', 'publisher = "TODO"')
+    for root, named in ((None, "raw/a-monitor-2024"), (raw, "raw/a-monitor-2024"),
+                        (tmp_path / "elsewhere" / "raw", folder.as_posix())):
+        row, _, problems = load_report(folder, root)
+        assert row is None
+        assert [(p.folder, p.file, p.field) for p in problems] == [(named, "report.toml", "publisher")], root
+
+
+@pytest.mark.parametrize("broken, field", [('published_on = "soon"', "published_on"),
+                                           ('publisher = "TODO: who?"', "publisher")])
+def test_a_broken_report_toml_keeps_the_folders_other_problems_and_its_document_is_still_checked(
+        tmp_path: Path, broken: str, field: str) -> None:
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    folder = _invented(raw, report_id="A_Monitor")  # not a slug
+    key = broken.split(" = ")[0]
+    text = (folder / "report.toml").read_text(encoding="utf-8")
+    lines = [broken if line.startswith(f"{key} = ") else line for line in text.splitlines()]
+    lines = [('source_sha256 = "' + "0" * 64 + '"') if line.startswith("source_sha256 = ") else line for line in lines]
+    (folder / "report.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    row, _, problems = load_report(folder, raw)
+    assert row is None
+    assert _fields(problems) == [("", "folder name (the report id)", ""), ("report.toml", "", field),
+                                 ("report.toml", "", "source_sha256")], problems
+
+
+@pytest.mark.parametrize("name", ["published_on", "period_start", "period_end"])
+def test_a_report_dated_outside_the_plausible_years_gives_no_row(tmp_path: Path, name: str) -> None:
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    folder = _invented(raw)
+    text = (folder / "report.toml").read_text(encoding="utf-8")
+    (folder / "report.toml").write_text("\n".join(f"{name} = 1850-01-01" if line.startswith(f"{name} = ") else line
+                                                  for line in text.splitlines()) + "\n", encoding="utf-8")
+    row, _, problems = load_report(folder, raw)
+    assert row is None
+    assert [(p.field, p.found) for p in problems] == [(name, "1850-01-01")]
+
+
+def test_a_figure_holding_a_placeholder_is_named_for_it_alone_and_the_next_figure_is_still_judged(tmp_path: Path) -> None:
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    unfinished = {**THREE_BILLION, "id": "draft", "quote": "TODO: the sentence that says it took $3 billion"}
+    wrong = {**THREE_BILLION, "id": "wrong", "quote": "Later it took $3 billion."}
+    folder = _invented(raw, [unfinished, wrong], document="It took $3 billion.\n")
+    _, rows, problems = load_report(folder, raw)
+    assert [(p.folder, p.where.split(" (")[0], p.field) for p in problems] == [
+        ("raw/a-monitor-2024", "figure 'draft'", "quote"), ("raw/a-monitor-2024", "figure 'wrong'", "quote")]
+    assert problems[0].found.endswith("a placeholder left in")
+    assert [row["figure_id"] for row in rows] == ["wrong"]  # no row for a figure not yet filled in
+
+
+@pytest.mark.parametrize("start, end, problem", [
+    ("1850-01-01", "2023-12-31", ("period_start", "1850-01-01")), ("2023-01-01", "2150-12-31", ("period_end", "2150-12-31")),
+    ("2023-01-01", None, ("period_end", "nothing")), (None, "2023-12-31", ("period_start", "nothing"))])
+def test_a_figures_implausible_or_half_given_period_is_named_by_its_field(tmp_path: Path, start, end, problem) -> None:
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    figure = {**THREE_BILLION, **({"period_start": datetime.date.fromisoformat(start)} if start else {}),
+              **({"period_end": datetime.date.fromisoformat(end)} if end else {})}
+    folder = _invented(raw, [figure])
+    _, rows, problems = load_report(folder, raw)
+    assert [(p.field, p.found) for p in problems] == [problem]
+    if "nothing" not in problem:  # an implausible date: no row (its period would be published)
+        assert rows == []
+
+
+def test_after_too_many_problems_the_rest_of_a_reports_figures_are_counted_not_checked(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    from pipeline.read import raw_reports
+
+    monkeypatch.setattr(raw_reports, "MAX_PROBLEMS_PER_REPORT", 5)
+    monkeypatch.setattr(raw_reports, "MAX_LOCATED_QUOTES", 2)
+    searches = []
+    locate = raw_reports._quote_mismatch
+    monkeypatch.setattr(raw_reports, "_quote_mismatch", lambda *args: searches.append(1) or locate(*args))
+    raw = tmp_path / "raw"
+    figures = [{**THREE_BILLION, "id": f"f{i}", "quote": f"In year {i} it took $3 billion."} for i in range(8)]
+    folder = _invented(raw, figures, document="It took $3 billion.\n")
+    _, _, problems = raw_reports.load_report(folder, raw)
+    assert [p.where.split(" (")[0] for p in problems if p.field == "quote"] == [f"figure 'f{i}'" for i in range(5)]
+    assert len(searches) == 2  # only the first quotes not found are searched for where they differ
+    assert problems[-1].found == "3 more figure(s) whose quote and value were not checked, after 5 problems in this report"
+
+
+def test_a_report_published_after_today_gives_no_row_and_names_its_folder(tmp_path: Path) -> None:
+    from pipeline.read.raw_reports import latest_today, load_report
+
+    raw = tmp_path / "raw"
+    folder = _invented(raw)
+    edit(folder / "report.toml", "published_on = 2024-03-01", f"published_on = {latest_today() + datetime.timedelta(days=1)}")
+    row, _, problems = load_report(folder, raw)
+    assert row is None
+    assert [(p.folder, p.file, p.field) for p in problems] == [("raw/a-monitor-2024", "report.toml", "published_on")]
+
+
+def test_something_other_than_a_file_in_a_report_folder_is_named_in_its_folder(tmp_path: Path) -> None:
+    import os
+
+    from pipeline.read.raw_reports import load_report
+
+    raw = tmp_path / "raw"
+    folder = _invented(raw)
+    os.mkfifo(folder / "pipe")
+    _, _, problems = load_report(folder, raw)
+    assert [(p.folder, p.file) for p in problems] == [("raw/a-monitor-2024", "pipe")]
+
+
+def test_the_report_row_holds_every_field_of_report_toml_as_written(raw_dir: Path) -> None:
+    import tomllib
+
+    invented = _invented(raw_dir)
+    with open(invented / "report.toml", "a", encoding="utf-8") as toml:
+        toml.write('source_url = "https://example.org/monitor/2024"\n')
+    rows = {row["report_id"]: row for row in load_raw(raw_dir).reports.to_dict("records")}
+    for folder in (raw_dir / SEED_ID, invented):
+        row = rows[folder.name]
+        meta = tomllib.loads((folder / "report.toml").read_text(encoding="utf-8"))
+        for key, value in meta.items():
+            assert row[key] == (pd.Timestamp(value) if isinstance(value, datetime.date) else value), key
+        assert row["source_bytes"] == (folder / meta["source_file"]).stat().st_size
+    # between them they state every optional field
+    assert {"notes", "outlet", "published_on_basis", "period_basis", "source_url"} <= {
+        key for folder in (raw_dir / SEED_ID, invented)
+        for key in tomllib.loads((folder / "report.toml").read_text(encoding="utf-8"))}
