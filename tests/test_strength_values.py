@@ -192,6 +192,7 @@ def _toml_problems(seed_dir: Path, raw_dir: Path, name: str, text: str) -> list[
     (seed_dir / name).write_text(text, encoding="utf-8")
     with pytest.raises(RawReportError) as refused:
         load_and_check(raw_dir)
+    assert {p.folder for p in refused.value.problems} == {f"{raw_dir.name}/{seed_dir.name}"}
     return [(p.where, p.field, p.found, p.expected) for p in refused.value.problems if p.file == name]
 
 
@@ -210,6 +211,12 @@ def test_invalid_toml_is_named_by_its_line_and_column_once(seed_dir: Path, raw_d
     [(where, field, found, _)] = _toml_problems(seed_dir, raw_dir, "figures.toml", "# figures\nthis is = = not TOML\n")
     assert (where, field) == ("line 2", "")
     assert found.startswith("invalid TOML (") and found.endswith(", at column 6)") and "line" not in found
+
+
+@pytest.mark.parametrize("text, found", [("", "an empty file"), ("correction = [\n", None)])
+def test_an_empty_or_invalid_corrections_toml_is_named_in_its_folder(seed_dir: Path, raw_dir: Path, text, found) -> None:
+    [(where, _, problem, _)] = _toml_problems(seed_dir, raw_dir, "corrections.toml", text)
+    assert problem == found if found else problem.startswith("invalid TOML (")
 
 
 def test_toml_nested_too_deeply_is_named_as_such(seed_dir: Path, raw_dir: Path) -> None:

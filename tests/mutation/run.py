@@ -126,7 +126,7 @@ GROUPS = {
                   "-k", "not fix_to_the_code and not scale and not usd_thousand and not via_job and not re_executing"
                         # test_tables.py's fallbacks whose reason is the Plan's alone, decided directly in
                         # test_strength_publish.py on build records the real writer wrote
-                        " and not without_schema_build and not build_record_of_another_layout and not code_change_builds"
+                        " and not without_schema_build and not build_record_of_another_layout_is_not and not code_change_builds"
                         " and not more_than_the_max_share and not max_share_of_zero",
                   *[arg for name in (
                       "an_unchanged_raw_dir_reads_no_report_and_publishes_the_same_tables",
