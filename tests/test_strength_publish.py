@@ -353,7 +353,10 @@ def test_a_mostly_free_file_is_rewritten_compact_and_one_of_few_free_blocks_is_k
     size, free, total = blocks(sparse)
     assert size == PUBLISHED_BLOCK_SIZE and free > total * MAX_FREE_SHARE
     rows = duckdb.connect(str(sparse), read_only=True).execute("SELECT count(*), sum(i) FROM t").fetchall()
+    litter = sparse.with_name(sparse.name + ".compact")  # left by a compaction that was killed midway
+    litter.write_bytes(b"half a file")
     _compact_if_sparse(sparse)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dense.duckdb", "sparse.duckdb"]
     after = blocks(sparse)
     assert after[1] <= after[2] * MAX_FREE_SHARE and after[2] < total
     assert duckdb.connect(str(sparse), read_only=True).execute("SELECT count(*), sum(i) FROM t").fetchall() == rows
@@ -536,3 +539,42 @@ def test_a_second_refresh_waits_for_the_staging_lock_then_names_the_warehouse_an
     with warehouse._staging_lock():
         pass
     assert clock.sleeps == []
+
+
+def test_staging_a_release_only_reads_the_staging_file(seed, tmp_path):
+    from pipeline.publish import release
+
+    _, path = seed
+    staging = tmp_path / "staging.duckdb"
+    shutil.copyfile(path, staging)
+    reader = duckdb.connect(str(staging), read_only=True)  # in this process: any other configuration is refused
+    try:
+        staged = release.stage(staging, path.parent, "run-read-only")
+    finally:
+        reader.close()
+    assert (staged / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("content", [b"not a DuckDB file at all", None, "the page fails"])
+def test_a_release_that_cannot_be_staged_leaves_no_folder(seed, tmp_path, monkeypatch, content):
+    from pipeline.core.errors import PublishError
+    from pipeline.publish import release, site
+
+    _, path = seed
+    staging = tmp_path / "staging.duckdb"
+    if content is None:
+        duckdb.connect(str(staging)).close()  # a DuckDB file without the tables
+    elif content == "the page fails":  # after the exports were written into the release (a full disk, say)
+        shutil.copyfile(path, staging)
+
+        def full_disk(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(site, "write", full_disk)
+    else:
+        staging.write_bytes(content)
+    releases = sorted(path.parent.joinpath(release.RELEASES).iterdir())
+    with pytest.raises(PublishError, match=f"^run run-broken: the report page and exports could not be built from "
+                                           f"{re.escape(str(staging))}"):
+        release.stage(staging, path.parent, "run-broken")
+    assert sorted(path.parent.joinpath(release.RELEASES).iterdir()) == releases
