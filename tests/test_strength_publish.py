@@ -578,3 +578,25 @@ def test_a_release_that_cannot_be_staged_leaves_no_folder(seed, tmp_path, monkey
                                            f"{re.escape(str(staging))}"):
         release.stage(staging, path.parent, "run-broken")
     assert sorted(path.parent.joinpath(release.RELEASES).iterdir()) == releases
+
+
+def test_the_publish_steps_in_memory_work_leaves_no_file_in_the_working_folder(seed, tmp_path, monkeypatch):
+    # duckdb.connect(":memory:") is an in-memory database; any other name (":MEMORY:" too) is a file in the
+    # working folder, which a refresh run from the project folder would leave there
+    from pipeline.publish.warehouse import Warehouse, _compact_if_sparse
+    from pipeline.read.report_cache import cached_figure_count
+
+    from .conftest import SEED_ID as SEED
+
+    raw, path = seed
+    warehouse = Warehouse(path=str(path))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    assert set(warehouse.cached_folders()) == {SEED}
+    assert cached_figure_count(warehouse.cache_path, [SEED]) > 0
+    staging = tmp_path / "staging.duckdb"
+    shutil.copyfile(path, staging)
+    _compact_if_sparse(staging)
+    warehouse._refuse_an_older_build(path, staging, "run-same")  # the same build: not older
+    assert list(cwd.iterdir()) == []
