@@ -23,6 +23,7 @@ interrupted run. A kill is kept: a test that was weakened since is not seen (run
 from __future__ import annotations
 
 import ast
+import codecs
 import fnmatch
 import json
 import os
@@ -282,25 +283,45 @@ def _sql_case_only(before: object, after: object) -> bool:
             and _SQL_KEPT.findall(before) == _SQL_KEPT.findall(after))
 
 
-def _differences(a, b, found: list) -> None:
-    """The pairs of values where two ASTs differ (a node of another type counts as one difference)."""
+# Python looks a codec up by its name in any case ("UTF-8" is "utf-8", codecs.lookup): a codec name passed as
+# `encoding=` or as the first argument of .encode()/.decode() whose only change is its case is the same codec.
+CODEC_CASE = "the case of a codec's name"
+
+
+def _codec_case_only(before: object, after: object, ancestors: tuple) -> bool:
+    if not (isinstance(before, str) and isinstance(after, str) and before != after
+            and before.lower() == after.lower() and len(ancestors) >= 2):
+        return False
+    constant, parent = ancestors[-1], ancestors[-2]
+    named = isinstance(parent, ast.keyword) and parent.arg == "encoding"
+    called = (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute)
+              and parent.func.attr in ("encode", "decode") and parent.args[:1] == [constant])
+    try:
+        return (named or called) and codecs.lookup(before).name == codecs.lookup(after).name
+    except LookupError:
+        return False
+
+
+def _differences(a, b, found: list, ancestors: tuple = ()) -> None:
+    """(value in a, value in b, the AST nodes above them) where two ASTs differ (a node of another type counts as one
+    difference)."""
     if type(a) is not type(b):
-        found.append((a, b))
+        found.append((a, b, ancestors))
     elif isinstance(a, ast.AST):
         for name in a._fields:
-            _differences(getattr(a, name, None), getattr(b, name, None), found)
+            _differences(getattr(a, name, None), getattr(b, name, None), found, (*ancestors, a))
     elif isinstance(a, list):
         if len(a) != len(b):
-            found.append((a, b))
+            found.append((a, b, ancestors))
         else:
             for x, y in zip(a, b, strict=True):
-                _differences(x, y, found)
+                _differences(x, y, found, ancestors)
     elif a != b:
-        found.append((a, b))
+        found.append((a, b, ancestors))
 
 
 def equivalent_by_rule(group: str, folder: Path) -> dict[str, str]:
-    """{mutant name: the rule} of the group's mutants that no test can tell from the code (see _SQL_START), read
+    """{mutant name: the rule} of the group's mutants that no test can tell from the code (_SQL_START, CODEC_CASE), read
     from the mutated modules mutmut wrote (each mutant is a copy of its function, `x_<name>__mutmut_<n>`, beside the
     original, `..._orig`)."""
     found = {}
@@ -318,13 +339,15 @@ def equivalent_by_rule(group: str, folder: Path) -> dict[str, str]:
                 continue
             differences: list = []
             _differences(original.body, node.body, differences)
-            if len(differences) == 1 and _sql_case_only(*differences[0]):
+            if len(differences) == 1 and _sql_case_only(*differences[0][:2]):
                 found[f"{dotted}.{name}"] = SQL_CASE
+            elif len(differences) == 1 and _codec_case_only(*differences[0]):
+                found[f"{dotted}.{name}"] = CODEC_CASE
     return found
 
 
 KILLED = ("killed", "timeout", "caught by type check")
-EQUIVALENT = f"equivalent by rule ({SQL_CASE}), not run"
+EQUIVALENT = "equivalent by rule, not run"
 
 
 def report(statuses: dict[str, str], sql: tuple[int, int, list[str]] | None) -> None:
