@@ -600,3 +600,16 @@ def test_the_publish_steps_in_memory_work_leaves_no_file_in_the_working_folder(s
     _compact_if_sparse(staging)
     warehouse._refuse_an_older_build(path, staging, "run-same")  # the same build: not older
     assert list(cwd.iterdir()) == []
+
+
+def test_the_published_files_stamp_is_its_identity_times_and_a_digest_of_duckdbs_headers(tmp_path):
+    import hashlib
+    import os
+
+    from pipeline.publish.warehouse import _stamp
+
+    path = tmp_path / "file.duckdb"
+    path.write_bytes(bytes(range(256)) * 100)  # 25 KiB: more than the 12 KiB of DuckDB's three headers
+    info = os.stat(path)
+    assert _stamp(path) == (f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
+                            f"{hashlib.sha256(path.read_bytes()[:12 * 1024]).hexdigest()}")
