@@ -613,3 +613,34 @@ def test_the_published_files_stamp_is_its_identity_times_and_a_digest_of_duckdbs
     info = os.stat(path)
     assert _stamp(path) == (f"{info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} "
                             f"{hashlib.sha256(path.read_bytes()[:12 * 1024]).hexdigest()}")
+
+
+def test_each_run_publishes_only_on_its_own_passed_marker(seed, tmp_path):
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    for run in ("run-a", "run-b"):
+        with warehouse.fresh_staging(run, start_from_published=lambda con, why: con is not None):
+            pass
+    warehouse.mark_passed("run-a")  # run-b's blocking checks failed
+    with pytest.raises(PublishError, match="^the tables run run-b built in .* did not pass every blocking check"):
+        warehouse.publish("run-b")
+    counts, _ = warehouse.publish("run-a")
+    assert counts["reports"] == 1
+
+
+def test_the_published_file_is_copied_for_an_incremental_refresh_while_an_analyst_reads_it(seed):
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    seen = []
+    reader = duckdb.connect(str(path), read_only=True)  # in this process: a read-write open would be refused
+    try:
+        with warehouse.fresh_staging("run-read", start_from_published=lambda con, why: seen.append(why) or True) as con:
+            assert con.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]
+    finally:
+        reader.close()
+    assert seen == [""]
