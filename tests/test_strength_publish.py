@@ -644,3 +644,41 @@ def test_the_published_file_is_copied_for_an_incremental_refresh_while_an_analys
     finally:
         reader.close()
     assert seen == [""]
+
+
+def test_a_published_file_that_cannot_be_opened_read_only_is_not_copied_and_the_reason_is_duckdbs_first_line(seed):
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    seen = []
+    writer = duckdb.connect(str(path))  # read-write, in this process: a read-only open of the file is refused
+    try:
+        with warehouse.fresh_staging("run-held", start_from_published=lambda con, why: seen.append((con, why)) or True):
+            pass
+    finally:
+        writer.close()
+    [(con, why)] = seen
+    assert con is None
+    assert re.fullmatch(r"the published warehouse could not be opened read-only \(Connection Error: [^\n]*configuration[^\n]*\)",
+                        why), why
+
+
+def test_a_write_ahead_log_that_appears_while_the_published_file_is_opened_stops_the_copy(seed, monkeypatch):
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    checked = Warehouse._why_not_start_from
+
+    def then_a_writer_appears(self, published):  # an analyst opens the file read-write right after the first check
+        reason = checked(self, published)
+        path.with_name(path.name + ".wal").write_bytes(b"")
+        return reason
+
+    monkeypatch.setattr(Warehouse, "_why_not_start_from", then_a_writer_appears)
+    seen = []
+    with Warehouse(path=str(path)).fresh_staging("run-raced", start_from_published=lambda con, why: seen.append((con, why))
+                                                 or con is not None) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").fetchall() == [(0,)]
+    [(con, why)] = seen
+    assert con is None and why.startswith("the published warehouse has a write-ahead log beside it")
