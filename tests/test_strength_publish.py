@@ -682,3 +682,38 @@ def test_a_write_ahead_log_that_appears_while_the_published_file_is_opened_stops
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").fetchall() == [(0,)]
     [(con, why)] = seen
     assert con is None and why.startswith("the published warehouse has a write-ahead log beside it")
+
+
+def test_a_new_staging_file_clears_its_runs_leftovers_and_staging_files_left_more_than_an_hour_ago(tmp_path):
+    import os
+    import time
+
+    from pipeline.publish.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(tmp_path / "warehouse" / "illicit_income.duckdb"))
+    staging = warehouse.staging_dir
+    staging.mkdir(parents=True)
+    now = time.time()
+    left = {"illicit_income.old-run.duckdb": now - 3700, "illicit_income.old-run.duckdb.wal": now - 3700,
+            "illicit_income.old-run.duckdb.passed": now - 3700, "illicit_income.recent-run.duckdb": now - 3500,
+            "other.old-run.duckdb": now - 3700,  # another warehouse's
+            "illicit_income.this-run.duckdb.wal": now, "illicit_income.this-run.duckdb.passed": now}
+    for name, mtime in left.items():
+        (staging / name).write_bytes(b"left by an earlier refresh")
+        os.utime(staging / name, (mtime, mtime))
+    with warehouse.fresh_staging("this-run") as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    assert sorted(path.name for path in staging.iterdir() if path.name.endswith(("duckdb", ".wal", ".passed"))) == [
+        "illicit_income.recent-run.duckdb", "illicit_income.this-run.duckdb", "other.old-run.duckdb", "report_cache.duckdb"]
+
+
+def test_a_build_that_fails_leaves_nothing_of_its_staging_file(tmp_path):
+    from pipeline.publish.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(tmp_path / "warehouse" / "illicit_income.duckdb"))
+    with pytest.raises(RuntimeError, match="the build failed"):
+        with warehouse.fresh_staging("failing-run") as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+            warehouse.mark_passed("failing-run")
+            raise RuntimeError("the build failed")
+    assert sorted(path.name for path in warehouse.staging_dir.iterdir()) == ["lock", "report_cache.duckdb"]
