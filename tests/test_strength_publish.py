@@ -717,3 +717,79 @@ def test_a_build_that_fails_leaves_nothing_of_its_staging_file(tmp_path):
             warehouse.mark_passed("failing-run")
             raise RuntimeError("the build failed")
     assert sorted(path.name for path in warehouse.staging_dir.iterdir()) == ["lock", "report_cache.duckdb"]
+
+
+def _staged(warehouse, run: str, *, passed: bool = True, built_at: str | None = None) -> Path:
+    """A staging file for `run`: a copy of the published file (its tables), built at `built_at` if given."""
+    with warehouse.fresh_staging(run, start_from_published=lambda con, why: con is not None) as con:
+        if built_at is not None:
+            con.execute("UPDATE build.info SET built_at = ?, run_id = ?", [built_at, run])
+    if passed:
+        warehouse.mark_passed(run)
+    return warehouse.staging_path(run)
+
+
+def test_publish_refuses_a_run_without_a_staging_file_or_with_a_write_ahead_log_and_changes_nothing(seed):
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    before = path.read_bytes()
+    with pytest.raises(PublishError, match="^run never-built has no staging file .* nothing was published$"):
+        warehouse.publish("never-built")
+    staging = _staged(warehouse, "run-wal")
+    staging.with_name(staging.name + ".wal").write_bytes(b"")
+    with pytest.raises(PublishError, match=f"^run run-wal: {re.escape(str(staging))} has a write-ahead log"):
+        warehouse.publish("run-wal")
+    assert path.read_bytes() == before
+
+
+def test_an_older_build_is_never_published_over_a_newer_one_and_is_removed(seed):
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    older = _staged(warehouse, "run-older", built_at="2099-01-01 00:00:00")
+    newer = _staged(warehouse, "run-newer", built_at="2099-01-02 00:00:00")
+    warehouse.publish("run-newer")
+    published = path.read_bytes()
+    with pytest.raises(PublishError, match="^run run-older built its tables at 2099-01-01 00:00:00 UTC, before the "
+                                           r"published warehouse \(run run-newer, built at 2099-01-02 00:00:00 UTC\)"):
+        warehouse.publish("run-older")
+    assert path.read_bytes() == published and not older.exists() and not newer.exists()
+    assert not warehouse._passed_marker("run-older").exists()
+
+
+def test_a_publish_records_the_files_stamp_clears_its_marker_and_a_readers_wal_and_says_what_changed(seed):
+    from pipeline.publish.warehouse import Warehouse, _stamp
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    _staged(warehouse, "run-next")
+    path.with_name(path.name + ".wal").write_bytes(b"")  # left beside the link by a reader that opened it read-write
+    counts, changes = warehouse.publish("run-next")
+    assert counts["reports"] == 1 and counts["figures"] > 0 and changes == []  # the same tables: nothing changed
+    assert warehouse._published_stamp.read_text(encoding="utf-8") == _stamp(path)
+    assert not warehouse._passed_marker("run-next").exists() and not warehouse.staging_path("run-next").exists()
+    assert not path.with_name(path.name + ".wal").exists()
+    assert Warehouse(path=str(path))._why_not_start_from(path) == ""  # the next refresh may start from it
+
+
+def test_an_unreadable_published_file_is_set_aside_by_the_next_publish(seed):
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path))
+    _staged(warehouse, "run-after")
+    real = path.resolve()
+    damaged = b"not a DuckDB file any more" * 1000
+    real.unlink()  # the release's file replaced by garbage (the name analysts open goes through the link)
+    real.write_bytes(damaged)
+    counts, changes = warehouse.publish("run-after")
+    assert counts["reports"] == 1
+    [said] = changes
+    assert said.startswith("the previous published file could not be read (")
+    [aside] = path.parent.glob("illicit_income.unreadable-*.duckdb")
+    assert aside.read_bytes() == damaged and f"it was moved to {aside}" in said
