@@ -793,3 +793,20 @@ def test_an_unreadable_published_file_is_set_aside_by_the_next_publish(seed):
     assert said.startswith("the previous published file could not be read (")
     [aside] = path.parent.glob("illicit_income.unreadable-*.duckdb")
     assert aside.read_bytes() == damaged and f"it was moved to {aside}" in said
+
+
+def test_why_a_refresh_cannot_start_from_the_published_file(seed, tmp_path):
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    nowhere = tmp_path / "new" / "deeper" / "illicit_income.duckdb"
+    assert Warehouse(path=str(nowhere))._why_not_start_from(nowhere) == "no published warehouse to start from"
+    with pytest.raises(PublishError, match="^run never-built has no staging file"):  # its folders made, nothing else
+        Warehouse(path=str(nowhere)).publish("never-built")
+    _, path = seed
+    assert Warehouse(path=str(path))._why_not_start_from(path) == ""
+    with duckdb.connect(str(path)) as con:  # changed outside the pipeline
+        con.execute("CREATE TABLE analysts_own AS SELECT 1 AS x")
+    assert Warehouse(path=str(path))._why_not_start_from(path) == (
+        "the published file is not the one this pipeline last published (changed or replaced outside it, or "
+        "published by an older version)")
