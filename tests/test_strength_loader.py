@@ -30,6 +30,7 @@ from pipeline.validate.validation import _one_per_row, load_and_check, table_pro
 from tests.conftest import RAW, SEED_ID
 from tests.helpers import edit, find_problem
 from tests.multi_source import write_report
+from tests.test_strength_values import PUBLISHED_ON, THREE_BILLION
 
 
 def _verdict(raw_dir: Path, check: str, basis: str) -> tuple:
@@ -636,14 +637,10 @@ def test_corrections_without_a_figure_id_are_located_by_their_place(seed_dir: Pa
 
 # --- load_report on one invented report: what each problem names, and which problems are kept together
 
-THREE_BILLION = {"id": "cyber", "topic": "channel", "subject": "cyber", "value": 3.0, "unit": "USD billion",
-                 "value_text": "$3 billion", "quote": "It took $3 billion."}
-
-
 def _invented(raw: Path, figures: list[dict] | None = None, report_id: str = "a-monitor-2024",
               document: str | None = None) -> Path:
-    """The folder of one invented report of 2023 (tests.multi_source.write_report)."""
-    return write_report(raw, report_id, publisher="An invented monitor", published_on=datetime.date(2024, 3, 1),
+    """The folder of the invented report of tests/test_strength_values.py (its figures and id given here)."""
+    return write_report(raw, report_id, publisher="An invented monitor", published_on=PUBLISHED_ON,
                         series="monitor", period=(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)),
                         figures=figures or [THREE_BILLION], document=document)
 
