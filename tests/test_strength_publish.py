@@ -625,6 +625,7 @@ def test_each_run_publishes_only_on_its_own_passed_marker(seed, tmp_path):
         with warehouse.fresh_staging(run, start_from_published=lambda con, why: con is not None):
             pass
     warehouse.mark_passed("run-a")  # run-b's blocking checks failed
+    assert warehouse._passed_marker("run-a").read_text(encoding="utf-8") == "run-a\n"  # which run passed, for a person
     with pytest.raises(PublishError, match="^the tables run run-b built in .* did not pass every blocking check"):
         warehouse.publish("run-b")
     counts, _ = warehouse.publish("run-a")
@@ -813,3 +814,17 @@ def test_why_a_refresh_cannot_start_from_the_published_file(seed, tmp_path):
     assert Warehouse(path=str(path))._why_not_start_from(path) == (
         "the published file is not the one this pipeline last published (changed or replaced outside it, or "
         "published by an older version)")
+
+
+def test_the_audit_only_reads_the_staging_file(seed, tmp_path):
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    staging = tmp_path / "staging.duckdb"
+    shutil.copyfile(path, staging)
+    reader = duckdb.connect(str(staging), read_only=True)  # in this process: a read-write open would be refused
+    try:
+        counts = Warehouse(path=str(path))._audit(staging)
+    finally:
+        reader.close()
+    assert counts["reports"] == 1 and counts["figures"] > 0
