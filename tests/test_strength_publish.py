@@ -547,11 +547,8 @@ def test_staging_a_release_only_reads_the_staging_file(seed, tmp_path):
     _, path = seed
     staging = tmp_path / "staging.duckdb"
     shutil.copyfile(path, staging)
-    reader = duckdb.connect(str(staging), read_only=True)  # in this process: any other configuration is refused
-    try:
+    with duckdb.connect(str(staging), read_only=True):  # in this process: any other configuration is refused
         staged = release.stage(staging, path.parent, "run-read-only")
-    finally:
-        reader.close()
     assert (staged / "site" / "index.html").is_file()
 
 
@@ -621,10 +618,8 @@ def test_each_run_publishes_only_on_its_own_passed_marker(seed, tmp_path):
 
     _, path = seed
     warehouse = Warehouse(path=str(path))
-    for run in ("run-a", "run-b"):
-        with warehouse.fresh_staging(run, start_from_published=lambda con, why: con is not None):
-            pass
-    warehouse.mark_passed("run-a")  # run-b's blocking checks failed
+    _staged(warehouse, "run-a")
+    _staged(warehouse, "run-b", passed=False)  # its blocking checks failed
     assert warehouse._passed_marker("run-a").read_text(encoding="utf-8") == "run-a\n"  # which run passed, for a person
     with pytest.raises(PublishError, match="^the tables run run-b built in .* did not pass every blocking check"):
         warehouse.publish("run-b")
@@ -638,12 +633,9 @@ def test_the_published_file_is_copied_for_an_incremental_refresh_while_an_analys
     _, path = seed
     warehouse = Warehouse(path=str(path))
     seen = []
-    reader = duckdb.connect(str(path), read_only=True)  # in this process: a read-write open would be refused
-    try:
+    with duckdb.connect(str(path), read_only=True):  # in this process: a read-write open would be refused
         with warehouse.fresh_staging("run-read", start_from_published=lambda con, why: seen.append(why) or True) as con:
             assert con.execute("SELECT count(*) FROM reports").fetchall() == [(1,)]
-    finally:
-        reader.close()
     assert seen == [""]
 
 
@@ -653,12 +645,9 @@ def test_a_published_file_that_cannot_be_opened_read_only_is_not_copied_and_the_
     _, path = seed
     warehouse = Warehouse(path=str(path))
     seen = []
-    writer = duckdb.connect(str(path))  # read-write, in this process: a read-only open of the file is refused
-    try:
+    with duckdb.connect(str(path)):  # read-write, in this process: a read-only open of the file is refused
         with warehouse.fresh_staging("run-held", start_from_published=lambda con, why: seen.append((con, why)) or True):
             pass
-    finally:
-        writer.close()
     [(con, why)] = seen
     assert con is None
     assert re.fullmatch(r"the published warehouse could not be opened read-only \(Connection Error: [^\n]*configuration[^\n]*\)",
@@ -822,9 +811,6 @@ def test_the_audit_only_reads_the_staging_file(seed, tmp_path):
     _, path = seed
     staging = tmp_path / "staging.duckdb"
     shutil.copyfile(path, staging)
-    reader = duckdb.connect(str(staging), read_only=True)  # in this process: a read-write open would be refused
-    try:
+    with duckdb.connect(str(staging), read_only=True):  # in this process: a read-write open would be refused
         counts = Warehouse(path=str(path))._audit(staging)
-    finally:
-        reader.close()
     assert counts["reports"] == 1 and counts["figures"] > 0
