@@ -266,6 +266,68 @@ def test_a_damaged_report_cache_is_made_again_and_every_folder_read(seed):
     assert set(warehouse.cached_folders()) == folders
 
 
+def test_a_report_cache_of_other_code_is_dropped_whole_with_the_tables_of_older_cache_formats(seed):
+    from pipeline.publish.warehouse import Warehouse
+
+    from .helpers import refresh_directly, rows
+
+    raw_dir, path = seed
+    before = rows(path, "SELECT * FROM figures ORDER BY ALL")
+    warehouse = Warehouse(path=str(path))
+    with duckdb.connect(str(warehouse.cache_path)) as cache:
+        cache.execute("UPDATE meta SET value = 'another version of the code' WHERE key = 'code_version'")
+        cache.execute("CREATE TABLE validated (table_name VARCHAR)")  # cache format 1's table
+    again = refresh_directly(raw_dir, path)
+    assert again.success and set(again.stale) == {p.name for p in raw_dir.iterdir() if p.is_dir()}
+    assert rows(path, "SELECT * FROM figures ORDER BY ALL") == before
+    with duckdb.connect(str(warehouse.cache_path), read_only=True) as cache:
+        assert {name for (name,) in cache.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {
+            "meta", "folders", "reports", "figures", "checks"}
+
+
+def test_the_report_cache_keeps_each_folders_digest_and_the_signature_it_had_when_hashed(seed, monkeypatch):
+    import time
+
+    from pipeline.publish.warehouse import Warehouse
+    from pipeline.read import report_cache
+
+    from .helpers import refresh_directly
+
+    raw_dir, path = seed
+    later = time.time() + 10  # every file changed more than RACY_SECONDS before: each folder has a signature
+    monkeypatch.setattr(report_cache.time, "time", lambda: later)
+    assert refresh_directly(raw_dir, path).success
+    folders = [p for p in raw_dir.iterdir() if p.is_dir()]
+    assert Warehouse(path=str(path)).cached_folders() == {
+        folder.name: (report_cache.folder_digest(folder), report_cache.folder_signature(folder, later))
+        for folder in folders}
+    assert all(signature is not None for _, signature in Warehouse(path=str(path)).cached_folders().values())
+
+
+def test_a_report_cache_another_process_holds_is_waited_for_then_named_and_kept(seed):
+    import subprocess
+    import sys
+
+    from pipeline.core.errors import PublishError
+    from pipeline.publish.warehouse import Warehouse
+
+    _, path = seed
+    warehouse = Warehouse(path=str(path), lock_timeout_seconds=0.3)
+    cache = warehouse.cache_path
+    kept = cache.read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(cache)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with duckdb.connect(":memory:") as con:
+            with pytest.raises(PublishError, match=f"^{re.escape(str(cache))} is locked by another process"):
+                warehouse._attach_cache(con)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cache.read_bytes() == kept  # never taken for a damaged cache and removed
+
+
 def test_the_published_pages_charts_are_given_to_the_ui_as_data_uris(seed):
     import base64
     import json

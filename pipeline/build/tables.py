@@ -35,11 +35,8 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from pipeline.build import cross_checks
 from pipeline.build.queries import COMPARISON_TABLES, TABLES, VIEWS, sql
-from pipeline.core.frames import registered
 from pipeline.read import report_cache
 from pipeline.read.report_cache import ROWS
 
@@ -197,8 +194,8 @@ def _compare_sources(con, series: str | None) -> None:
 def _rebuild_changed(con, changed: list[str]) -> int:
     """Replace the rows of the changed reports, and the report_changes rows of their series (before and
     now); returns how many reports' rows were written (a removed report's rows are only deleted)."""
-    with registered(con, "_changed", pd.DataFrame({"report_id": pd.Series(changed, dtype="string")})):
-        con.execute("CREATE OR REPLACE TEMP TABLE _changed_reports AS SELECT DISTINCT report_id FROM _changed")
+    con.execute("CREATE OR REPLACE TEMP TABLE _changed_reports AS SELECT DISTINCT unnest(?::VARCHAR[]) AS report_id",
+                [changed]).fetchall()
     # the series a changed report belongs to, before (the copy of the published file) and now (the cache)
     con.execute("CREATE OR REPLACE TEMP TABLE _rebuilt_series AS "
                 "SELECT series FROM main.reports WHERE report_id IN (SELECT report_id FROM _changed_reports) UNION "
@@ -237,12 +234,10 @@ def _rebuild_changed(con, changed: list[str]) -> int:
 
 def _record(con, digests: dict[str, str], built: Built, run_id: str) -> None:
     """Write schema `build`: every report folder's digest and how this file was built."""
-    folders = pd.DataFrame({"report_id": pd.Series(list(digests), dtype="string"),
-                            "folder_digest": pd.Series(list(digests.values()), dtype="string")})
     con.execute("BEGIN")
     con.execute(_RECORD)
-    with registered(con, "_folders", folders):
-        con.execute("INSERT INTO build.report_folders SELECT report_id, folder_digest FROM _folders").fetchall()
+    con.execute("INSERT INTO build.report_folders SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                [list(digests), list(digests.values())]).fetchall()
     con.execute("INSERT INTO build.info VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run_id, datetime.datetime.now(datetime.UTC).replace(tzinfo=None), built.method, built.reason,
                  built.reports, built.reports_rebuilt, report_cache.code_version()]).fetchall()

@@ -279,9 +279,8 @@ class Warehouse(dg.ConfigurableResource):
             self._wait_for_lock(self.cache_path, lambda: con.execute("ATTACH ? AS cache", [str(self.cache_path)]))
             cached_folders(con)  # reads the cache's tables: a damaged block fails here
             return
-        except duckdb.Error as exc:
-            if _is_lock_error(exc):
-                raise
+        except duckdb.Error:
+            pass  # a lock held past the timeout is not a duckdb.Error here but _wait_for_lock's PublishError
         try:
             con.execute("DETACH cache")
         except duckdb.Error:

@@ -94,14 +94,14 @@ def folder_files(folder: Path) -> list[tuple[str, str]]:
 MAX_READ_BYTES = 20_000_000
 
 
-def file_token(path: str, info: os.stat_result | None = None) -> str:
-    """sha256 hex of what the loader can make of one directory entry, without following a symbolic link
+def file_token(path: str, info: os.stat_result) -> str:
+    """sha256 hex of what the loader can make of one directory entry (`info`: its os.lstat, which every caller
+    has already taken), without following a symbolic link
     and without blocking: a regular file's contents (hashed in chunks, hashlib.file_digest, so an
     oversized document costs no memory); for a regular file larger than MAX_READ_BYTES only its size (the
     loader refuses it unread); for a symbolic link its target's name; for anything else (a FIFO, a
     socket, a device) its kind. The loader refuses everything but regular files (raw_reports.irregular_files).
     OSError when the entry vanishes or cannot be read."""
-    info = os.lstat(path) if info is None else info
     if stat.S_ISLNK(info.st_mode):
         return hashlib.sha256(b"symbolic link\0" + os.fsencode(os.readlink(path))).hexdigest()
     if not stat.S_ISREG(info.st_mode):
@@ -116,7 +116,7 @@ def file_token(path: str, info: os.stat_result | None = None) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> str:
+def folder_digest(folder: Path) -> str:
     """sha256 of the code version and of every entry in the folder and its subfolders (names, sizes and
     what file_token makes of it: a regular file's contents), in name order. Hidden files (editor swap
     files, .DS_Store) are left out: the loader refuses a hidden file as a document or evidence, so they
@@ -125,9 +125,14 @@ def folder_digest(folder: Path, files: list[tuple[str, str]] | None = None) -> s
     A file that vanishes or cannot be read while it is hashed makes the digest one that matches nothing,
     so the folder is read again (and the loader names the problem).
     """
+    return files_digest(folder_files(folder))
+
+
+def files_digest(files: list[tuple[str, str]]) -> str:
+    """folder_digest of a folder whose files folder_files has listed (a refresh lists each folder once)."""
     digest = hashlib.sha256(code_version().encode())
     try:
-        for name, path in folder_files(folder) if files is None else files:
+        for name, path in files:
             info = os.lstat(path)
             digest.update(f"{name}\0{info.st_size}\0{file_token(path, info)}\n".encode())
     except OSError:
@@ -156,16 +161,21 @@ def _stat_digest(files: list[tuple[str, str]]) -> tuple[str, int] | None:
     return digest.hexdigest(), newest
 
 
-def folder_signature(folder: Path, now: float, files: list[tuple[str, str]] | None = None) -> str | None:
+def folder_signature(folder: Path, now: float) -> str | None:
     """sha256 of the name, size, inode, device and modification and change times (ns) of every file
     folder_digest reads, or None when a file changed less than RACY_SECONDS before `now` or cannot be
     read. Any write to a file, and any rename or replacement of one, changes its change time (which no
     program can set back), so a folder with the same signature as when it was hashed has the same
     digest: the rule git, make and rsync rely on, with git's guard against a change in the same tick."""
-    stats = _stat_digest(folder_files(folder) if files is None else files)
-    if stats is None or stats[1] >= (now - RACY_SECONDS) * 1e9:
+    return _trusted(_stat_digest(folder_files(folder)), now)
+
+
+def _trusted(state: tuple[str, int] | None, now: float) -> str | None:
+    """The signature of a folder's file states (_stat_digest), or None when a file could not be looked at or
+    changed less than RACY_SECONDS before `now`."""
+    if state is None or state[1] >= (now - RACY_SECONDS) * 1e9:
         return None
-    return stats[0]
+    return state[0]
 
 
 def digest_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
@@ -186,10 +196,10 @@ def hash_folders(folders: list[Path], known: dict[str, tuple[str, str | None]]
     for folder in folders:
         files = folder_files(folder)  # listed once for both
         state = _stat_digest(files)
-        signature = None if state is None or state[1] >= (now - RACY_SECONDS) * 1e9 else state[0]
+        signature = _trusted(state, now)
         before = known.get(folder.name)
         trusted = signature is not None and before is not None and before[1] == signature
-        digests[folder.name] = before[0] if trusted else folder_digest(folder, files)
+        digests[folder.name] = before[0] if trusted else files_digest(files)
         signatures[folder.name] = signature
         states[folder.name] = state
     return digests, signatures, states
@@ -205,7 +215,7 @@ def unchanged_since(folder: Path, state: tuple[str, int] | None, signature: str 
     now = _stat_digest(files)
     if state is None or now is None or now[0] != state[0]:
         return False
-    return signature is not None or folder_digest(folder, files) == digest
+    return signature is not None or files_digest(files) == digest
 
 
 @dataclass
@@ -269,8 +279,6 @@ def _has_table(con, name: str) -> bool:
 def update(con, batch: ReportBatch, checks) -> None:
     """Make the attached cache hold exactly the reports of `batch`: drop the rows of removed and
     re-read folders, insert the re-read folders' validated rows and report-check rows. One transaction."""
-    import pandas as pd
-
     loaded = batch.loaded
     con.execute("BEGIN")
     try:
@@ -279,13 +287,14 @@ def update(con, batch: ReportBatch, checks) -> None:
             _create(con, loaded.reports, loaded.figures, checks)
         stale = set(batch.stale)
         kept = [r for r in batch.digests if r not in stale]
-        keep = pd.DataFrame({"report_id": pd.Series(kept, dtype="string"),
-                             "digest": pd.Series([batch.digests[r] for r in kept], dtype="string")})
-        with registered(con, "_keep", keep):
-            for table in (FOLDERS, *ROWS.values()):
-                con.execute(f"DELETE FROM {table} WHERE report_id NOT IN (SELECT report_id FROM _keep)").fetchall()
-            matching = con.execute(f"SELECT count(*) FROM {FOLDERS} JOIN _keep USING (report_id) "
-                                   f"WHERE {FOLDERS}.digest = _keep.digest").fetchall()[0][0]
+        # the folders whose cached rows are kept, with the digest they must still have (lists zip in unnest)
+        con.execute("CREATE OR REPLACE TEMP TABLE _keep AS SELECT unnest(?::VARCHAR[]) AS report_id, "
+                    "unnest(?::VARCHAR[]) AS digest", [kept, [batch.digests[r] for r in kept]]).fetchall()
+        for table in (FOLDERS, *ROWS.values()):
+            con.execute(f"DELETE FROM {table} WHERE report_id NOT IN (SELECT report_id FROM _keep)").fetchall()
+        matching = con.execute(f"SELECT count(*) FROM {FOLDERS} JOIN _keep USING (report_id) "
+                               f"WHERE {FOLDERS}.digest = _keep.digest").fetchall()[0][0]
+        con.execute("DROP TABLE _keep")
         if matching != len(kept):
             raise RuntimeError("the report cache changed while this refresh ran (another refresh of the same "
                                "warehouse at the same time?); nothing was published: run the refresh again")
@@ -295,13 +304,10 @@ def update(con, batch: ReportBatch, checks) -> None:
                 with registered(con, "_rows", frame):
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows").fetchall()
         # every folder's digest, and its signature as of this refresh
-        folders = pd.DataFrame({"report_id": pd.Series(list(batch.digests), dtype="string"),
-                                "digest": pd.Series(list(batch.digests.values()), dtype="string"),
-                                "signature": pd.Series([batch.signatures.get(r) for r in batch.digests],
-                                                       dtype="string")})
         con.execute(f"DELETE FROM {FOLDERS}").fetchall()
-        with registered(con, "_folders", folders):
-            con.execute(f"INSERT INTO {FOLDERS} SELECT report_id, digest, signature FROM _folders").fetchall()
+        con.execute(f"INSERT INTO {FOLDERS} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                    [list(batch.digests), list(batch.digests.values()),
+                     [batch.signatures.get(r) for r in batch.digests]]).fetchall()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -309,9 +315,11 @@ def update(con, batch: ReportBatch, checks) -> None:
 
 
 def _reset(con) -> None:
-    # "validated" held the table checks' memo of cache format 1 (now pipeline.build.tables keeps what passed)
-    for name in ("meta", "folders", *[t.split(".")[1] for t in ROWS.values()], "validated"):
-        con.execute(f"DROP TABLE IF EXISTS cache.{name}")
+    """Drop every table of a cache another code version wrote, whatever its format made (format 1 had a
+    `validated` table, for one)."""
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'cache'").fetchall()
+    for (name,) in tables:  # only this module writes the cache: no name of it holds a double quote
+        con.execute(f'DROP TABLE cache."{name}"')
 
 
 def _create(con, reports, figures, checks) -> None:

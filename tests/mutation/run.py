@@ -115,7 +115,8 @@ GROUPS = {
         # half the time of the job); the whole-job tests of the same behaviour (test_report_cache.py's, the
         # re-executed publish step of test_silent_bugs.py, test_pipeline.py's) run in `make test`, and their direct
         # twins are here (test_strength_publish.py: the report cache made again, the cached figure count).
-        "tests": ["tests/test_strength_publish.py", "tests/test_tables.py", "tests/test_report_cache.py",
+        "tests": ["tests/test_strength_publish.py", "tests/test_strength_report_cache.py", "tests/test_tables.py",
+                  "tests/test_report_cache.py",
                   "tests/test_silent_bugs.py",
                   # the release switch called directly (test_publish_atomic.py kills refreshes: minutes), and which
                   # files the code version digests (report_cache.code_files)
@@ -139,7 +140,22 @@ GROUPS = {
                       "the_table_check_validates_the_rows_a_build_wrote",
                       "a_table_check_on_some_rows_finds_duplicates_across_all_rows",
                       "validation_in_chunks_finds_what_a_whole_frame_validation_finds",
-                  ) for arg in ("--deselect", f"tests/test_report_cache.py::test_{name}")]],
+                  ) for arg in ("--deselect", f"tests/test_report_cache.py::test_{name}")],
+                  # The slowest refreshes (3 to 4 s each) that were the first to kill none of the 868 mutants the
+                  # seventh measurement checked (docs/mutation.md): each mutant they reach was killed by a faster
+                  # test, while every survivor ran them all (31 of its 40 CPU-s). They run in `make test`.
+                  *[arg for test in (
+                      *[f"tests/test_tables.py::test_{name}" for name in (
+                          "only_the_pairs_that_touch_a_changed_series_are_computed_again",
+                          "an_added_report_that_fails_a_blocking_check_publishes_nothing_until_fixed",
+                          "an_edited_report_gives_what_a_rebuild_from_nothing_gives",
+                          "adding_a_report_writes_its_rows_and_its_series_changes_only",
+                          "up_to_the_max_share_of_changed_folders_is_still_incremental",
+                          "a_report_moved_to_another_series_rebuilds_both_series", "a_removed_report_leaves_every_table",
+                          "a_write_ahead_log_beside_the_published_file_builds_from_nothing",
+                          "an_incremental_result_opens_in_the_duckdb_cli")],
+                      "tests/test_silent_bugs.py::test_a_staging_file_that_passed_is_published",
+                  ) for arg in ("--deselect", test)]],
     },
 }
 # Mutants run side by side per group (mutmut's --max-children): the machine has 2 cores.
