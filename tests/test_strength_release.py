@@ -48,6 +48,15 @@ def test_a_switch_publishes_file_page_and_exports_of_one_release_through_stable_
     assert current_release(tmp_path) == (tmp_path / RELEASES / "run-2").resolve()
 
 
+def test_a_stable_name_that_points_elsewhere_is_made_the_stable_link_again_by_the_next_switch(tmp_path):
+    activate(_release(tmp_path, "run-1"), tmp_path / FILE)
+    os.remove(tmp_path / "export")
+    os.symlink(os.path.join(RELEASES, "run-1", "export"), tmp_path / "export")  # pinned to one release by hand
+    activate(_release(tmp_path, "run-2"), tmp_path / FILE)
+    assert os.readlink(tmp_path / "export") == os.path.join(CURRENT, "export")
+    assert _shown(tmp_path) == ("file of run-2", "page of run-2", "export of run-2")
+
+
 def test_the_replaced_release_is_kept_until_the_next_switch_and_older_ones_are_removed(tmp_path):
     for run in ("run-1", "run-2"):
         activate(_release(tmp_path, run), tmp_path / FILE)
@@ -84,10 +93,11 @@ def test_a_warehouse_of_the_earlier_layout_is_adopted_showing_the_same_bytes_of_
     for name, text in (("site", "page before"), ("export", "export before")):
         (tmp_path / name).mkdir()
         (tmp_path / name / ("index.html" if name == "site" else "figures.csv")).write_text(text)
-    inode = (tmp_path / FILE).stat().st_ino
+    inodes = [(tmp_path / name).stat().st_ino for name in (FILE, "site/index.html", "export/figures.csv")]
     adopt(tmp_path / FILE)
     assert _shown(tmp_path) == ("file published before releases", "page before", "export before")
-    assert (tmp_path / FILE).stat().st_ino == inode  # hard-linked: an open reader and the stamp keep their file
+    # hard-linked, page and exports too: an open reader and the stamp keep their file, and nothing is copied
+    assert [(tmp_path / name).stat().st_ino for name in (FILE, "site/index.html", "export/figures.csv")] == inodes
     for name in (FILE, "site", "export"):
         assert os.readlink(tmp_path / name) == os.path.join(CURRENT, name)
     [adopted] = (tmp_path / RELEASES).iterdir()

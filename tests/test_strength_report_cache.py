@@ -125,3 +125,32 @@ def test_the_code_version_reads_code_sql_json_and_templates_and_never_a_compiled
     monkeypatch.setattr(report_cache, "PACKAGE", tmp_path)
     assert [path.relative_to(tmp_path).as_posix() for path in report_cache.code_files()] == [
         "page/index.html", "step/columns.json", "step/module.py", "step/sql/table.sql", "step/sub.py/inner.sql"]
+
+
+def test_a_folders_newest_change_is_the_latest_modification_or_change_time_of_any_of_its_files(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name, encoding="utf-8")
+    future = os.stat(tmp_path / "b.txt").st_ctime_ns + 3_600 * 10**9
+    os.utime(tmp_path / "a.txt", ns=(future, future))  # the first file listed, modified "in an hour"
+    files = report_cache.folder_files(tmp_path)
+    assert [name for name, _ in files] == ["a.txt", "b.txt"]
+    assert report_cache._stat_digest(files)[1] == future
+
+
+def test_a_subfolder_that_cannot_be_listed_lists_nothing_and_the_others_are_still_listed(tmp_path, monkeypatch):
+    (tmp_path / "document.txt").write_text("d", encoding="utf-8")
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.txt").write_text(name, encoding="utf-8")
+    listed, scandir = [], os.scandir
+
+    def refusing_the_first_subfolder(path):  # a permission the tests' user (root) cannot be refused
+        listed.append(os.path.basename(os.fspath(path)))
+        if len(listed) == 2:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_the_first_subfolder)
+    names = [name for name, _ in report_cache.folder_files(tmp_path)]
+    other = "two" if listed[1] == "one" else "one"
+    assert names == sorted(["document.txt", f"{other}/{other}.txt"])
