@@ -40,6 +40,24 @@ def build(raw_dir: Path, warehouse_path: Path) -> dg.ExecuteInProcessResult:
 
 
 
+_HOLDER = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'read-only'); "
+           "print('holding', flush=True); time.sleep(600)")
+
+
+@contextlib.contextmanager
+def held_by_another_process(path: Path, read_only: bool = False) -> Iterator[None]:
+    """`path` opened with DuckDB by another process until the block ends: read-write (a DuckDB CLI without -readonly,
+    a notebook: it holds the file's lock) or read-only (an analyst's -readonly CLI)."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path), "read-only" if read_only else "read-write"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 # `make mutation` sets this for tests that only read what a refresh published (tests/mutation/run.py): each mutant's
 # process builds their module's warehouse again, and the job's steps called directly take half the time of a run.
 STEPS_ENV = "PIPELINE_TESTS_REFRESH"

@@ -20,7 +20,7 @@ import pytest
 from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 from .conftest import PROJECT_ROOT, SEED_ID
-from .helpers import ALL_ASSETS, build, edit
+from .helpers import ALL_ASSETS, build, edit, held_by_another_process
 
 pytestmark = pytest.mark.slow
 
@@ -76,20 +76,10 @@ def test_an_open_read_only_connection_survives_a_refresh(published_seed, raw_dir
     assert lines["reconnected"] == "1400000000.0"  # a new connection sees the new data
 
 
-WRITER = textwrap.dedent("""
-    import sys, time, duckdb
-    con = duckdb.connect(sys.argv[1])  # read-write, as the DuckDB CLI without -readonly
-    print("holding", flush=True)
-    time.sleep(600)
-""")
-
-
 def test_a_writer_lock_makes_the_refresh_wait_then_fail_and_lose_nothing(published_seed, raw_dir, seed_dir, warehouse_path):
     before = warehouse_path.read_bytes()
     change_cyber_best_estimate(seed_dir)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(warehouse_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout.readline().strip() == "holding"
+    with held_by_another_process(warehouse_path):  # read-write, as the DuckDB CLI without -readonly
         started = time.monotonic()
         result = dg.materialize(
             ALL_ASSETS,
@@ -97,9 +87,6 @@ def test_a_writer_lock_makes_the_refresh_wait_then_fail_and_lose_nothing(publish
                        "warehouse": Warehouse(path=str(warehouse_path), lock_timeout_seconds=3)},
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
         waited = time.monotonic() - started
-    finally:
-        writer.kill()
-        writer.wait()
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.user_failure_data.description

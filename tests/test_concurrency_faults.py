@@ -11,7 +11,6 @@ import resource
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 from pipeline.publish.warehouse import RawReportsDir, Warehouse
 
 from .conftest import PROJECT_ROOT, SEED_ID
-from .helpers import ALL_ASSETS, build, edit, failure_message, rows
+from .helpers import ALL_ASSETS, build, edit, failure_message, held_by_another_process, rows
 from .test_sensor import sensor_resources
 
 pytestmark = pytest.mark.slow
@@ -228,20 +227,6 @@ def refresh_job() -> dg.JobDefinition:
     return defs.resolve_job_def("refresh_warehouse")
 
 
-WRITER = textwrap.dedent("""
-    import sys, time, duckdb
-    con = duckdb.connect(sys.argv[1])  # read-write, as the DuckDB CLI without -readonly
-    print("holding", flush=True)
-    time.sleep(600)
-""")
-
-
-def _held_read_write(path: Path) -> subprocess.Popen:
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
-    assert writer.stdout.readline().strip() == "holding"
-    return writer
-
-
 def test_a_re_executed_old_run_never_replaces_a_newer_published_build(raw_dir, seed_dir, warehouse_path, dagster_home):
     config = {"resources": {"raw": {"config": {"path": str(raw_dir)}},
                             "warehouse": {"config": {"path": str(warehouse_path), "lock_timeout_seconds": 1}}}}
@@ -249,12 +234,8 @@ def test_a_re_executed_old_run_never_replaces_a_newer_published_build(raw_dir, s
     with dg.DagsterInstance.get() as instance:
         assert dg.execute_job(job, instance, run_config=config).success
         edit(seed_dir / "report.toml", TITLE, EDITED)
-        writer = _held_read_write(warehouse_path)
-        try:  # run A builds the edited title, then fails on the publish lock
+        with held_by_another_process(warehouse_path):  # run A builds the edited title, then fails on the publish lock
             old = dg.execute_job(job, instance, run_config=config, raise_on_error=False)
-        finally:
-            writer.kill()
-            writer.wait()
         assert not old.success
         edit(seed_dir / "report.toml", EDITED, TITLE)
         newer = dg.execute_job(job, instance, run_config=config)  # run B publishes the title as it is now
@@ -277,16 +258,12 @@ def test_a_lock_on_the_report_cache_is_waited_for_then_named(published_seed, raw
     before = warehouse_path.read_bytes()
     edit(seed_dir / "report.toml", TITLE, EDITED)
     cache = warehouse_path.parent / ".staging" / "report_cache.duckdb"
-    writer = _held_read_write(cache)
-    try:
+    with held_by_another_process(cache):
         result = dg.materialize(
             ALL_ASSETS,
             resources={"raw": RawReportsDir(path=str(raw_dir)),
                        "warehouse": Warehouse(path=str(warehouse_path), lock_timeout_seconds=2)},
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    finally:
-        writer.kill()
-        writer.wait()
     assert not result.success
     message = failure_message(result)
     assert f"{cache} is locked by another process and stayed locked for 2 s" in message

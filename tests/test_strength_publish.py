@@ -16,6 +16,8 @@ import pytest
 
 from pipeline.build.tables import FROM_NOTHING, INCREMENTAL, REPORT_TABLES, SERIES_TABLES, Built, Plan, _record
 
+from .helpers import held_by_another_process
+
 
 def _published(tmp_path: Path, digests: dict[str, str]) -> duckdb.DuckDBPyConnection:
     """A published file that records it was built, by this code, from report folders with these digests;
@@ -178,21 +180,12 @@ def test_a_folder_changed_within_the_racy_interval_has_no_signature_however_clos
 
 def test_duckdbs_error_for_a_file_another_process_writes_is_told_from_other_io_errors(tmp_path: Path) -> None:
     # warehouse._is_lock_error decides whether a publish waits for the lock or fails: on DuckDB's real error
-    import subprocess
-    import sys
-
     from pipeline.publish.warehouse import _is_lock_error
 
     path = tmp_path / "held.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(path):
         with pytest.raises(duckdb.IOException) as held:
             duckdb.connect(str(path))
-    finally:
-        holder.kill()
-        holder.wait()
     assert _is_lock_error(held.value)
     # DuckDB's words when the system cannot say which process holds the lock (its error text instead)
     assert _is_lock_error(duckdb.IOException('IO Error: Could not set lock on file "held.duckdb": Resource temporarily '
@@ -305,9 +298,6 @@ def test_the_report_cache_keeps_each_folders_digest_and_the_signature_it_had_whe
 
 
 def test_a_report_cache_another_process_holds_is_waited_for_then_named_and_kept(seed):
-    import subprocess
-    import sys
-
     from pipeline.core.errors import PublishError
     from pipeline.publish.warehouse import Warehouse
 
@@ -315,16 +305,10 @@ def test_a_report_cache_another_process_holds_is_waited_for_then_named_and_kept(
     warehouse = Warehouse(path=str(path), lock_timeout_seconds=0.3)
     cache = warehouse.cache_path
     kept = cache.read_bytes()
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(60)", str(cache)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(cache):
         with duckdb.connect(":memory:") as con:
             with pytest.raises(PublishError, match=f"^{re.escape(str(cache))} is locked by another process"):
                 warehouse._attach_cache(con)
-    finally:
-        holder.kill()
-        holder.wait()
     assert cache.read_bytes() == kept  # never taken for a damaged cache and removed
 
 
@@ -429,9 +413,6 @@ def test_a_mostly_free_file_is_rewritten_compact_and_one_of_few_free_blocks_is_k
 
 
 def test_the_refresh_waits_for_a_writer_of_the_published_file_and_then_names_the_file(tmp_path):
-    import subprocess
-    import sys
-
     from pipeline.core.errors import PublishError
     from pipeline.publish.warehouse import Warehouse
 
@@ -439,15 +420,9 @@ def test_the_refresh_waits_for_a_writer_of_the_published_file_and_then_names_the
     duckdb.connect(str(path)).close()
     warehouse = Warehouse(path=str(path), lock_timeout_seconds=0.5)
     warehouse._wait_for_no_writer(path)  # nobody holds it: no wait
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(path):
         with pytest.raises(PublishError, match=f"^{re.escape(str(path))} is locked by another process"):
             warehouse._wait_for_no_writer(path)
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 
@@ -545,9 +520,6 @@ def test_a_locked_file_is_tried_again_after_waits_that_double_up_to_a_second_unt
 
 
 def test_a_reader_of_the_published_file_is_not_waited_for_and_the_wait_opens_it_read_only(tmp_path):
-    import subprocess
-    import sys
-
     from pipeline.publish.warehouse import Warehouse
 
     path = tmp_path / "read.duckdb"
@@ -563,15 +535,8 @@ def test_a_reader_of_the_published_file_is_not_waited_for_and_the_wait_opens_it_
     finally:
         opened.close()
     # an analyst's read-only connection (the CLI with -readonly) never holds up a refresh
-    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
-                               "read_only=True); print('reading', flush=True); time.sleep(60)", str(path)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert reader.stdout.readline().strip() == "reading"
+    with held_by_another_process(path, read_only=True):
         warehouse._wait_for_no_writer(path)
-    finally:
-        reader.kill()
-        reader.wait()
 
 
 def test_a_second_refresh_waits_for_the_staging_lock_then_names_the_warehouse_and_the_lock_is_released(
